@@ -1,0 +1,179 @@
+"""The `symscope` command line: argument parsing, logging to stderr, output formatting.
+
+Subcommands are thin: each one parses its arguments and calls into the library. stdout carries
+results only (and, in `lsp` / `mcp` modes, protocol frames only); logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lsp_server import __version__
+
+log = logging.getLogger("symscope")
+
+# Each entry adds one subcommand to the parser; front ends register theirs here.
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# -- languages ---------------------------------------------------------------------------------
+
+
+def _cmd_languages(args: argparse.Namespace) -> int:
+    from lsp_server import _native
+
+    langs = _native.languages()
+    if args.json:
+        _print_json(langs)
+        return 0
+    width = max(len(lang["name"]) for lang in langs)
+    for lang in langs:
+        exts = " ".join("." + e for e in lang["extensions"])
+        print(f"{lang['name']:<{width}}  {exts:<40}  {', '.join(lang['extracts'])}")
+    print(f"{len(langs)} languages", file=sys.stderr)
+    return 0
+
+
+def _register_languages(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("languages", help="list the supported languages and what is extracted from each")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(func=_cmd_languages)
+
+
+# -- outline -----------------------------------------------------------------------------------
+
+
+def _outline_record(display_path: str, result: dict) -> dict:
+    from lsp_server.outline import outline_json, symbol_tree
+
+    record = {
+        "path": display_path,
+        "language": result["language"],
+        "symbols": outline_json(symbol_tree(result["symbols"])),
+    }
+    for key in ("skipped", "error"):
+        if result.get(key):
+            record[key] = result[key]
+    if result.get("has_error"):
+        record["has_error"] = True
+    if result.get("timed_out"):
+        record["timed_out"] = True
+    return record
+
+
+def _print_outline(record: dict, as_json: bool, result: dict) -> None:
+    from lsp_server.outline import outline_text, symbol_tree
+
+    if as_json:
+        _print_json(record)
+        return
+    header = f"{record['path']} ({record['language'] or 'unknown language'})"
+    notes = [f"skipped: {record['skipped']}"] if record.get("skipped") else []
+    notes += [f"error: {record['error']}"] if record.get("error") else []
+    notes += ["syntax errors"] if record.get("has_error") else []
+    notes += ["parse time budget exceeded"] if record.get("timed_out") else []
+    print(header + (f"  [{'; '.join(notes)}]" if notes else ""))
+    for line in outline_text(symbol_tree(result["symbols"])):
+        print("  " + line)
+
+
+def _cmd_outline(args: argparse.Namespace) -> int:
+    from lsp_server import _native
+
+    status = 0
+    for raw in args.paths:
+        path = Path(raw)
+        if path.is_dir():
+            scanner = _native.Scanner(str(path), max_file_size=args.max_file_size, timeout_ms=args.timeout_ms)
+            results = sorted((r for batch in scanner for r in batch), key=lambda r: r["path"])
+            for result in results:
+                display = os.path.join(raw, result["path"])
+                _print_outline(_outline_record(display, result), args.json, result)
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            print(f"symscope: cannot read {raw}: {exc.strerror or exc}", file=sys.stderr)
+            status = 1
+            continue
+        result = _native.extract(
+            str(path), data, language=args.language, timeout_ms=args.timeout_ms, max_file_size=args.max_file_size
+        )
+        _print_outline(_outline_record(raw, result), args.json, result)
+    return status
+
+
+def _register_outline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("outline", help="print the symbol outline of files or directories")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (directories honour .gitignore)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    p.add_argument("--language", help="force a language (see `symscope languages`) for file arguments")
+    p.add_argument("--max-file-size", type=int, default=2_000_000, help="skip files over this many bytes")
+    p.add_argument("--timeout-ms", type=int, default=2000, help="parse time budget per file")
+    p.set_defaults(func=_cmd_outline)
+
+
+# -- entry point -------------------------------------------------------------------------------
+
+REGISTRARS: list[Registrar] = [_register_languages, _register_outline]
+
+
+def _load_front_end_registrars() -> list[Registrar]:
+    """Subcommands defined next to the code they drive (index/search, lsp, mcp)."""
+    found: list[Registrar] = []
+    for module_name in ("lsp_server.commands", "lsp_server.lsp", "lsp_server.mcp_tools"):
+        try:
+            module = __import__(module_name, fromlist=["register_cli"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        if hasattr(module, "register_cli"):
+            found.append(module.register_cli)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symscope", description="Local code intelligence: symbols, search, LSP, MCP.")
+    parser.add_argument("--version", action="version", version=f"symscope {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in REGISTRARS + _load_front_end_registrars():
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("symscope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `symscope outline . | head`: the reader left; exit quietly.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

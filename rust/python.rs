@@ -1,0 +1,304 @@
+//! The Python module `lsp_server._native`: the only file that knows PyO3.
+//!
+//! Results cross as plain dicts and lists (see `lsp_server/_native.pyi`). All heavy work runs with
+//! the GIL released. Rust errors become `NativeError` or `ValueError`; expected conditions (binary
+//! file, unknown language, syntax errors) are values in the result, never exceptions.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyStopIteration, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::document::Document as CoreDocument;
+use crate::languages::{self, LANGUAGES};
+use crate::scan::{self, FileOutcome, Scan, ScanOptions};
+use crate::symbol::{Extraction, Span};
+
+create_exception!(_native, NativeError, PyException, "An error inside symscope's Rust core.");
+
+fn range_utf16(s: &Span) -> (u32, u32, u32, u32) {
+    (s.start_line, s.start_utf16, s.end_line, s.end_utf16)
+}
+
+fn range_utf8(s: &Span) -> (u32, u32, u32, u32) {
+    (s.start_line, s.start_utf8, s.end_line, s.end_utf8)
+}
+
+fn extraction_into<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, ex: &Extraction) -> PyResult<()> {
+    let symbols = PyList::empty(py);
+    for s in &ex.symbols {
+        let sd = PyDict::new(py);
+        sd.set_item("name", &s.name)?;
+        sd.set_item("kind", s.kind.name())?;
+        sd.set_item("kind_id", s.kind.lsp_number())?;
+        sd.set_item("qualified_name", s.qualified_name())?;
+        sd.set_item("container", &s.container)?;
+        sd.set_item("parent", s.parent)?;
+        sd.set_item("range", range_utf16(&s.range))?;
+        sd.set_item("selection_range", range_utf16(&s.selection))?;
+        sd.set_item("range_utf8", range_utf8(&s.range))?;
+        sd.set_item("selection_range_utf8", range_utf8(&s.selection))?;
+        sd.set_item("byte_range", (s.range.start_byte, s.range.end_byte))?;
+        sd.set_item("signature", &s.signature)?;
+        sd.set_item("doc", &s.doc)?;
+        symbols.append(sd)?;
+    }
+    let references = PyList::empty(py);
+    for r in &ex.references {
+        let rd = PyDict::new(py);
+        rd.set_item("name", &r.name)?;
+        rd.set_item("target", &r.target)?;
+        rd.set_item("kind", r.kind.name())?;
+        rd.set_item("line", r.position.start_line)?;
+        rd.set_item("col", r.position.start_utf16)?;
+        rd.set_item("from_symbol", r.from_symbol)?;
+        references.append(rd)?;
+    }
+    d.set_item("has_error", ex.has_error)?;
+    d.set_item("timed_out", ex.timed_out)?;
+    d.set_item("symbols", symbols)?;
+    d.set_item("references", references)?;
+    Ok(())
+}
+
+fn outcome_to_dict<'py>(py: Python<'py>, o: &FileOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("path", &o.path)?;
+    d.set_item("language", o.language)?;
+    d.set_item("size", o.size)?;
+    d.set_item("mtime_ns", o.mtime_ns)?;
+    d.set_item("content_hash", &o.content_hash)?;
+    d.set_item("skipped", &o.skipped)?;
+    d.set_item("unchanged", o.unchanged)?;
+    d.set_item("error", &o.error)?;
+    extraction_into(py, &d, &o.extraction)?;
+    Ok(d)
+}
+
+fn language_id(name: &str) -> PyResult<usize> {
+    languages::by_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown language: {name:?} (see `symscope languages`)")))
+}
+
+/// The supported languages with how they are recognised and what is extracted.
+#[pyfunction]
+fn languages_info(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let out = PyList::empty(py);
+    for (id, spec) in LANGUAGES.iter().enumerate() {
+        let d = PyDict::new(py);
+        d.set_item("name", spec.name)?;
+        d.set_item("extensions", spec.extensions.to_vec())?;
+        d.set_item("filenames", spec.filenames.to_vec())?;
+        d.set_item("shebangs", spec.shebangs.to_vec())?;
+        let query = languages::query(id).map_err(NativeError::new_err)?;
+        let mut extracts: Vec<String> = Vec::new();
+        for name in query.capture_names() {
+            let item = if let Some(kind) = name.strip_prefix("definition.") {
+                crate::symbol::SymbolKind::from_capture(kind).map(|k| k.name().to_string())
+            } else if name.starts_with("reference.call") {
+                Some("calls".to_string())
+            } else if name.starts_with("reference.import") {
+                Some("imports".to_string())
+            } else if *name == "doc" {
+                Some("docs".to_string())
+            } else {
+                None
+            };
+            if let Some(item) = item {
+                if !extracts.contains(&item) {
+                    extracts.push(item);
+                }
+            }
+        }
+        d.set_item("extracts", extracts)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+#[pyfunction]
+#[pyo3(signature = (path, head=None))]
+fn detect_language(path: &str, head: Option<&[u8]>) -> Option<&'static str> {
+    languages::detect(path, head).map(|id| LANGUAGES[id].name)
+}
+
+#[pyfunction]
+fn hash_bytes(py: Python<'_>, data: &[u8]) -> String {
+    py.detach(|| scan::hash_hex(data))
+}
+
+/// Extracts symbols from bytes already in memory (the CLI's `outline`, tests, unsaved buffers).
+#[pyfunction]
+#[pyo3(signature = (path, data, language=None, timeout_ms=2000, max_file_size=None))]
+fn extract<'py>(
+    py: Python<'py>,
+    path: &str,
+    data: &[u8],
+    language: Option<&str>,
+    timeout_ms: u64,
+    max_file_size: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let lang = language.map(language_id).transpose()?;
+    let cancel = AtomicBool::new(false);
+    let max = max_file_size.unwrap_or(u64::MAX);
+    let outcome = py.detach(|| scan::extract_bytes(path, data, lang, max, Duration::from_millis(timeout_ms), &cancel));
+    outcome_to_dict(py, &outcome)
+}
+
+/// Walks a workspace in parallel and yields batches of file results as they finish.
+#[pyclass(module = "lsp_server._native")]
+struct Scanner {
+    scan: Option<Scan>,
+    batch_size: usize,
+}
+
+#[pymethods]
+impl Scanner {
+    #[new]
+    #[pyo3(signature = (root, known=None, max_file_size=scan::DEFAULT_MAX_FILE_SIZE, threads=0, batch_size=256, timeout_ms=2000, excludes=None))]
+    fn new(
+        root: String,
+        known: Option<HashMap<String, (u64, i64, String)>>,
+        max_file_size: u64,
+        threads: usize,
+        batch_size: usize,
+        timeout_ms: u64,
+        excludes: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        let opts = ScanOptions {
+            root: root.into(),
+            known: known.unwrap_or_default(),
+            max_file_size,
+            threads,
+            timeout: Duration::from_millis(timeout_ms),
+            excludes: excludes.unwrap_or_default(),
+        };
+        let scan = Scan::start(opts).map_err(PyValueError::new_err)?;
+        Ok(Scanner { scan: Some(scan), batch_size: batch_size.max(1) })
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let Some(scan) = self.scan.as_ref() else {
+            return Err(PyStopIteration::new_err(()));
+        };
+        let rx = scan.results.clone();
+        let batch_size = self.batch_size;
+        // Wait for the first result without the GIL, checking for Ctrl-C now and then.
+        let mut batch: Vec<FileOutcome> = Vec::new();
+        loop {
+            let got = py.detach(|| rx.recv_timeout(Duration::from_millis(100)));
+            match got {
+                Ok(first) => {
+                    batch.push(first);
+                    while batch.len() < batch_size {
+                        match rx.try_recv() {
+                            Ok(o) => batch.push(o),
+                            Err(_) => break,
+                        }
+                    }
+                    break;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if let Err(e) = py.check_signals() {
+                        self.cancel();
+                        return Err(e);
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    self.scan = None;
+                    return Err(PyStopIteration::new_err(()));
+                }
+            }
+        }
+        let out = PyList::empty(py);
+        for o in &batch {
+            out.append(outcome_to_dict(py, o)?)?;
+        }
+        Ok(out)
+    }
+
+    fn cancel(&mut self) {
+        if let Some(scan) = &self.scan {
+            scan.cancel();
+        }
+    }
+
+    #[getter]
+    fn files_seen(&self) -> usize {
+        self.scan.as_ref().map_or(0, |s| s.files_seen.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// An open document kept as a syntax tree and re-parsed incrementally.
+#[pyclass(module = "lsp_server._native")]
+struct Document {
+    inner: CoreDocument,
+}
+
+#[pymethods]
+impl Document {
+    #[new]
+    #[pyo3(signature = (language, text, timeout_ms=2000))]
+    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64) -> PyResult<Self> {
+        let lang = language_id(language)?;
+        let inner = py.detach(|| CoreDocument::new(lang, text, Duration::from_millis(timeout_ms)));
+        Ok(Document { inner })
+    }
+
+    #[getter]
+    fn language(&self) -> &'static str {
+        LANGUAGES[self.inner.language].name
+    }
+
+    #[getter]
+    fn text<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.text())
+    }
+
+    fn edit(&mut self, py: Python<'_>, start_byte: usize, old_end_byte: usize, new_text: Vec<u8>) -> PyResult<()> {
+        let inner = &mut self.inner;
+        py.detach(|| inner.edit(start_byte, old_end_byte, &new_text)).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    fn replace(&mut self, py: Python<'_>, text: Vec<u8>) {
+        let inner = &mut self.inner;
+        py.detach(|| inner.replace(text));
+    }
+
+    fn symbols<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let inner = &self.inner;
+        let ex = py.detach(|| inner.extraction());
+        let d = PyDict::new(py);
+        d.set_item("path", "")?;
+        d.set_item("language", LANGUAGES[inner.language].name)?;
+        d.set_item("size", inner.text().len())?;
+        d.set_item("mtime_ns", 0)?;
+        d.set_item("content_hash", "")?;
+        d.set_item("skipped", None::<String>)?;
+        d.set_item("unchanged", false)?;
+        d.set_item("error", None::<String>)?;
+        extraction_into(py, &d, &ex)?;
+        Ok(d)
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add_function(wrap_pyfunction!(languages_info, m)?)?;
+    m.add("languages", m.getattr("languages_info")?)?;
+    m.add_function(wrap_pyfunction!(detect_language, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(extract, m)?)?;
+    m.add_class::<Scanner>()?;
+    m.add_class::<Document>()?;
+    Ok(())
+}

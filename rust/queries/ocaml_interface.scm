@@ -1,0 +1,1 @@
+; TODO(helper): query for ocaml_interface
