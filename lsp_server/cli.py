@@ -7,6 +7,7 @@ results only (and, in `lsp` / `mcp` modes, protocol frames only); logs and progr
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -123,24 +124,79 @@ def _register_outline(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_outline)
 
 
+# -- mcp ---------------------------------------------------------------------------------------
+
+
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    from lsp_server import mcp_tools  # imports the mcp SDK: only when this command runs
+
+    return mcp_tools.run(args)
+
+
+def _register_mcp(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "mcp",
+        help="serve the workspace index to AI agents over MCP (stdio by default)",
+        description="Serve the index over the Model Context Protocol: stdio by default, or streamable "
+        "HTTP at http://HOST:PORT/mcp with --http. The bearer token comes from --token or "
+        "$SYMSCOPE_MCP_TOKEN (prefer the variable: arguments are visible to other local users).",
+    )
+    p.add_argument("--root", default=".", help="workspace root (default: the current directory)")
+    p.add_argument("--index-dir", help="index folder (default: per-user cache, or $SYMSCOPE_INDEX_DIR)")
+    p.add_argument("--http", metavar="[HOST:]PORT", help="serve streamable HTTP instead of stdio (host 127.0.0.1 unless given)")
+    p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on HTTP (default: $SYMSCOPE_MCP_TOKEN)")
+    p.add_argument("--allow-origin", action="append", metavar="ORIGIN", help="extra browser Origin allowed on HTTP (repeatable)")
+    p.add_argument("--model", help="embedding model: 'default' or a local model folder")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the embedding model runs")
+    p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
+    p.add_argument("--readonly", action="store_true", help="never write the index (another process keeps it fresh)")
+    p.add_argument("--no-watch", action="store_true", help="index once at start instead of watching files")
+    p.set_defaults(func=_cmd_mcp)
+
+
+# -- lsp ---------------------------------------------------------------------------------------
+
+
+def _cmd_lsp(args: argparse.Namespace) -> int:
+    from lsp_server import lsp  # imports pygls: only when this command runs
+
+    base = {"index_dir": args.index_dir, "model": args.model, "device": args.device}
+    if args.no_embed:
+        base["embed"] = False
+    return lsp.main({k: v for k, v in base.items() if v is not None}, mcp_port=args.mcp_port)
+
+
+def _register_lsp(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lsp",
+        help="run the language server on stdin/stdout (for editors)",
+        description="Language server over stdio: outlines, workspace symbols, semantic search "
+        "(symscope/search). Client initializationOptions override these flags.",
+    )
+    p.add_argument("--index-dir", help="index folder (default: per-user cache, or $SYMSCOPE_INDEX_DIR)")
+    p.add_argument("--model", help="embedding model: 'default', 'hashing' or a local model folder")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the embedding model runs")
+    p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
+    p.add_argument("--mcp-port", type=int, metavar="N", help="also serve MCP (streamable HTTP) on 127.0.0.1:N over the same index")
+    p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
+    p.set_defaults(func=_cmd_lsp)
+
+
 # -- entry point -------------------------------------------------------------------------------
 
-REGISTRARS: list[Registrar] = [_register_languages, _register_outline]
+REGISTRARS: list[Registrar] = [_register_languages, _register_outline, _register_mcp, _register_lsp]
 
 
 def _load_front_end_registrars() -> list[Registrar]:
-    """Subcommands defined next to the code they drive (index/search, lsp, mcp)."""
-    found: list[Registrar] = []
-    for module_name in ("lsp_server.commands", "lsp_server.lsp", "lsp_server.mcp_tools"):
-        try:
-            module = __import__(module_name, fromlist=["register_cli"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        if hasattr(module, "register_cli"):
-            found.append(module.register_cli)
-    return found
+    """Index commands (index/search/symbols/status) live beside the code they drive, in
+    `lsp_server.commands`, which keeps heavy imports inside its handlers."""
+    try:
+        commands = importlib.import_module("lsp_server.commands")
+    except ModuleNotFoundError as exc:
+        if exc.name != "lsp_server.commands":
+            raise
+        return []
+    return [commands.register_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,23 +23,22 @@ def symbol_tree(symbols: Sequence[dict[str, Any]], max_depth: int = MAX_DEPTH) -
     """
     nodes: list[dict[str, Any]] = []
     depth: list[int] = []
+    # home[i]: the node that takes symbol i's children; a node at the last allowed level hands
+    # them to its own parent, so each symbol is placed in O(1).
+    home: list[int | None] = []
     roots: list[dict[str, Any]] = []
     for i, sym in enumerate(symbols):
         node = {"symbol": sym, "children": []}
         nodes.append(node)
         parent = sym.get("parent")
-        if parent is None or not (0 <= parent < i):
+        place = home[parent] if parent is not None and 0 <= parent < i else None
+        if place is None:
             depth.append(0)
             roots.append(node)
-            continue
-        # Climb to an ancestor shallow enough to take one more level.
-        while depth[parent] >= max_depth - 1:
-            grand = symbols[parent].get("parent")
-            if grand is None:
-                break
-            parent = grand
-        depth.append(depth[parent] + 1)
-        nodes[parent]["children"].append(node)
+        else:
+            depth.append(depth[place] + 1)
+            nodes[place]["children"].append(node)
+        home.append(i if depth[i] < max_depth - 1 else place)
     return roots
 
 

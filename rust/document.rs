@@ -97,6 +97,7 @@ impl Document {
         let Some(tree) = &self.tree else {
             return Extraction { timed_out: true, ..Default::default() };
         };
+        let _ = crate::languages::query(self.language); // one-time compile, outside the budget
         let cancel = AtomicBool::new(false);
         let budget = Budget { deadline: Instant::now() + self.timeout, cancel: &cancel };
         extract::extract_from_tree(self.language, tree, &self.text, budget)

@@ -19,6 +19,8 @@ use crate::symbol::{Extraction, Reference, ReferenceKind, Symbol, SymbolKind};
 const MAX_NAME_CHARS: usize = 200;
 const MAX_SIGNATURE_CHARS: usize = 300;
 const MAX_DOC_CHARS: usize = 2000;
+/// Container paths are cut from the left beyond this, so 100,000 nested definitions stay linear.
+const MAX_SCOPE_CHARS: usize = 400;
 
 /// When to give up on a file: a wall-clock deadline and a flag another thread may raise.
 #[derive(Clone, Copy)]
@@ -192,7 +194,7 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
         let parent = stack.last().copied();
 
         let raw_name = collapse(&text(def.name, source), MAX_NAME_CHARS);
-        let (mut name, qualifier) = if spec.split_qualified_names { split_qualified(&raw_name) } else { (raw_name.clone(), None) };
+        let (mut name, qualifier) = if spec.options.split_qualified_names { split_qualified(&raw_name) } else { (raw_name.clone(), None) };
         if name.is_empty() {
             continue;
         }
@@ -214,8 +216,18 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
         if kind == SymbolKind::Function && parent.is_some_and(|p| out.symbols[p].kind.holds_methods()) {
             kind = SymbolKind::Method;
         }
+        if spec.options.merge_clauses {
+            // Another clause of the function just before: widen that symbol instead of adding one.
+            if let Some(prev) = out.symbols.last_mut() {
+                if prev.name == name && prev.kind == kind && prev.parent == parent && prev.range.end_byte <= start {
+                    prev.range = lines.span(prev.range.start_byte, end);
+                    stack.push(out.symbols.len() - 1);
+                    continue;
+                }
+            }
+        }
         scopes.push(match &container {
-            Some(c) => format!("{c}.{scope_name}"),
+            Some(c) => bounded_scope(c, &scope_name),
             None => scope_name,
         });
         out.symbols.push(Symbol {
@@ -226,7 +238,7 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
             range: lines.span(start, end),
             selection: lines.span(def.name.start_byte(), def.name.end_byte()),
             signature: signature(def.node, def.body, source),
-            doc: doc(spec.doc_style, def, source),
+            doc: doc(spec.options.doc_style, def, source),
         });
         stack.push(out.symbols.len() - 1);
     }
@@ -248,9 +260,19 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
             }
             stack.pop();
         }
-        let target = collapse(&text(r.name, source), MAX_NAME_CHARS);
-        let target = target.trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '<' || c == '>').to_string();
-        let name = last_segment(&target).to_string();
+        let raw = collapse(&text(r.name, source), MAX_NAME_CHARS);
+        let quoted = raw.starts_with(['"', '\'', '`', '<']);
+        let target = raw.trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '<' || c == '>').to_string();
+        let name = if r.kind == ReferenceKind::Import && (quoted || target.contains('/')) {
+            file_stem(&target).to_string()
+        } else {
+            let plain = without_generics(&target);
+            if spec.options.dotted_identifiers {
+                plain.rsplit(['$', '@']).next().unwrap_or(&plain).rsplit("::").next().unwrap_or(&plain).trim().to_string()
+            } else {
+                last_segment(&plain).to_string()
+            }
+        };
         if name.is_empty() {
             continue;
         }
@@ -263,6 +285,19 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
         });
     }
     out
+}
+
+/// `container.name`, keeping only the innermost MAX_SCOPE_CHARS characters.
+fn bounded_scope(container: &str, name: &str) -> String {
+    let full = format!("{container}.{name}");
+    if full.len() <= MAX_SCOPE_CHARS {
+        return full;
+    }
+    let mut cut = full.len() - MAX_SCOPE_CHARS;
+    while !full.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("…{}", &full[cut..])
 }
 
 fn text(node: Node, source: &[u8]) -> String {
@@ -314,6 +349,33 @@ fn last_segment(target: &str) -> &str {
     t.rsplit(['.', ':', '/', '\\', '>', ' ', '$', '@']).find(|s| !s.is_empty()).unwrap_or(t)
 }
 
+/// `std::vector<int>::push_back` -> `std::vector::push_back`: type arguments are not part of a name.
+fn without_generics(target: &str) -> String {
+    if !target.contains('<') {
+        return target.to_string();
+    }
+    let mut depth = 0usize;
+    let mut out = String::with_capacity(target.len());
+    for c in target.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `../lib/ring.h` -> `ring`: what a path-like import names.
+fn file_stem(target: &str) -> &str {
+    let base = target.rsplit(['/', '\\']).find(|s| !s.is_empty() && *s != "." && *s != "..").unwrap_or(target);
+    match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => base,
+    }
+}
+
 /// The declaration without its body: text up to the body if there is one, else the first line.
 fn signature(node: Node, body: Option<Node>, source: &[u8]) -> String {
     let start = node.start_byte();
@@ -345,7 +407,7 @@ const WRAPPERS: &[&str] = &[
 ];
 
 fn is_comment(kind: &str) -> bool {
-    kind.contains("comment")
+    kind.contains("comment") || kind == "haddock"
 }
 
 fn is_attribute(kind: &str) -> bool {
@@ -379,6 +441,9 @@ fn doc(style: DocStyle, def: &RawDefinition, source: &[u8]) -> Option<String> {
     while let Some(s) = sibling {
         let kind = s.kind();
         let doc_attribute = style == DocStyle::DocAttribute && kind == "unary_operator" && text(s, source).starts_with("@doc");
+        if doc_attribute && matches!(text(s, source).trim_start_matches("@doc").trim(), "false" | "nil") {
+            return None; // `@doc false` hides a function from documentation
+        }
         if is_attribute(kind) && !doc_attribute {
             next_row = s.start_position().row;
         } else if (is_comment(kind) || doc_attribute) && next_row.saturating_sub(s.end_position().row) <= 1 {
@@ -401,7 +466,7 @@ fn doc(style: DocStyle, def: &RawDefinition, source: &[u8]) -> Option<String> {
 fn clean_doc(raw: &str) -> Option<String> {
     const PREFIXES: &[&str] = &[
         "///", "//!", "//", "/**", "/*!", "/*", "#'", "##", "#", "---", "--[[", "-- |", "--", ";;", ";",
-        "%%", "%", "(**", "(*", "{-|", "{-", "*", "@moduledoc", "@doc",
+        "%%%", "%%", "%", "(**", "(*", "{-|", "{-", "*", "@moduledoc", "@doc",
     ];
     const SUFFIXES: &[&str] = &["*/", "*)", "-}", "]]"];
     let mut lines: Vec<String> = Vec::new();
@@ -432,6 +497,15 @@ fn clean_doc(raw: &str) -> Option<String> {
         return None;
     }
     let mut doc = lines.join("\n");
+    // C#-style XML documentation: keep the prose, drop the structural tags.
+    for tag in ["<summary>", "</summary>", "<remarks>", "</remarks>", "<returns>", "</returns>", "<para>", "</para>"] {
+        doc = doc.replace(tag, "");
+    }
+    let doc = doc.trim().to_string();
+    if doc.is_empty() {
+        return None;
+    }
+    let mut doc = doc;
     if doc.chars().count() > MAX_DOC_CHARS {
         doc = doc.chars().take(MAX_DOC_CHARS).collect::<String>() + "…";
     }
@@ -545,5 +619,9 @@ mod tests {
         assert_eq!(clean_doc("/**\n * Adds.\n * More.\n */").as_deref(), Some("Adds.\nMore."));
         assert_eq!(clean_doc("\"\"\"Doc.\"\"\"").as_deref(), Some("Doc."));
         assert_eq!(last_segment("self.store.put"), "put");
+        assert_eq!(last_segment(&without_generics("std::vector<std::pair<int, int>>::push_back")), "push_back");
+        assert_eq!(file_stem("../lib/ring.h"), "ring");
+        assert_eq!(file_stem("./transport"), "transport");
+        assert_eq!(clean_doc("/// <summary>Adds.</summary>").as_deref(), Some("Adds."));
     }
 }

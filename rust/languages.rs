@@ -15,6 +15,25 @@ pub enum DocStyle {
     DocAttribute,
 }
 
+/// Per-language extraction choices; every language starts from [`DEFAULT_OPTIONS`].
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Names such as `Foo::bar`, `M.f` or `obj:m` name a member of an outer scope.
+    pub split_qualified_names: bool,
+    pub doc_style: DocStyle,
+    /// Consecutive same-named definitions are clauses of one function (Erlang, Elixir, Haskell).
+    pub merge_clauses: bool,
+    /// `.` is part of identifiers (R's `is.na`), so it does not separate a call's name.
+    pub dotted_identifiers: bool,
+}
+
+pub const DEFAULT_OPTIONS: Options = Options {
+    split_qualified_names: false,
+    doc_style: DocStyle::LeadingComments,
+    merge_clauses: false,
+    dotted_identifiers: false,
+};
+
 pub struct LanguageSpec {
     pub name: &'static str,
     pub extensions: &'static [&'static str],
@@ -23,9 +42,7 @@ pub struct LanguageSpec {
     pub shebangs: &'static [&'static str],
     grammar: fn() -> Language,
     query_source: &'static str,
-    /// Names such as `Foo::bar`, `M.f` or `obj:method` name a member of an outer scope.
-    pub split_qualified_names: bool,
-    pub doc_style: DocStyle,
+    pub options: Options,
 }
 
 macro_rules! grammar {
@@ -39,7 +56,7 @@ macro_rules! grammar {
 
 macro_rules! lang {
     ($name:literal, ext: [$($ext:literal),*], files: [$($f:literal),*], shebang: [$($sb:literal),*], $grammar:expr
-     $(, split: $split:literal)? $(, doc: $doc:expr)?) => {
+     $(, $option:ident: $value:expr)*) => {
         LanguageSpec {
             name: $name,
             extensions: &[$($ext),*],
@@ -47,17 +64,14 @@ macro_rules! lang {
             shebangs: &[$($sb),*],
             grammar: grammar!($grammar),
             query_source: include_str!(concat!("queries/", $name, ".scm")),
-            split_qualified_names: false $(|| $split)?,
-            doc_style: lang!(@doc $($doc)?),
+            options: Options { $($option: $value,)* ..DEFAULT_OPTIONS },
         }
     };
-    (@doc) => { DocStyle::LeadingComments };
-    (@doc $doc:expr) => { $doc };
 }
 
 pub static LANGUAGES: &[LanguageSpec] = &[
     lang!("python", ext: ["py", "pyi", "pyw"], files: ["SConstruct", "SConscript"], shebang: ["python"],
-          tree_sitter_python::LANGUAGE, doc: DocStyle::BodyString),
+          tree_sitter_python::LANGUAGE, doc_style: DocStyle::BodyString),
     lang!("javascript", ext: ["js", "mjs", "cjs", "jsx"], files: [], shebang: ["node", "nodejs"],
           tree_sitter_javascript::LANGUAGE),
     lang!("typescript", ext: ["ts", "mts", "cts"], files: [], shebang: ["ts-node", "deno"],
@@ -66,33 +80,34 @@ pub static LANGUAGES: &[LanguageSpec] = &[
     lang!("go", ext: ["go"], files: [], shebang: [], tree_sitter_go::LANGUAGE),
     lang!("rust", ext: ["rs"], files: [], shebang: [], tree_sitter_rust::LANGUAGE),
     lang!("java", ext: ["java"], files: [], shebang: [], tree_sitter_java::LANGUAGE),
-    lang!("c", ext: ["c", "h"], files: [], shebang: ["tcc"], tree_sitter_c::LANGUAGE, split: true),
+    lang!("c", ext: ["c", "h"], files: [], shebang: ["tcc"], tree_sitter_c::LANGUAGE, split_qualified_names: true),
     lang!("cpp", ext: ["cc", "cpp", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "tpp", "inl"], files: [],
-          shebang: [], tree_sitter_cpp::LANGUAGE, split: true),
+          shebang: [], tree_sitter_cpp::LANGUAGE, split_qualified_names: true),
     lang!("csharp", ext: ["cs", "csx"], files: [], shebang: [], tree_sitter_c_sharp::LANGUAGE),
     lang!("ruby", ext: ["rb", "rake", "gemspec", "ru"], files: ["Rakefile", "Gemfile", "Guardfile", "Vagrantfile"],
-          shebang: ["ruby"], tree_sitter_ruby::LANGUAGE, split: true),
+          shebang: ["ruby"], tree_sitter_ruby::LANGUAGE, split_qualified_names: true),
     lang!("php", ext: ["php", "phtml"], files: [], shebang: ["php"], tree_sitter_php::LANGUAGE_PHP),
     lang!("kotlin", ext: ["kt", "kts"], files: [], shebang: ["kotlin"], tree_sitter_kotlin_ng::LANGUAGE),
     lang!("swift", ext: ["swift"], files: [], shebang: ["swift"], tree_sitter_swift::LANGUAGE),
     lang!("scala", ext: ["scala", "sc", "sbt"], files: [], shebang: ["scala"], tree_sitter_scala::LANGUAGE),
     lang!("bash", ext: ["sh", "bash", "zsh", "ksh"], files: [".bashrc", ".bash_profile", ".zshrc", ".profile"],
           shebang: ["bash", "sh", "zsh", "ksh", "dash"], tree_sitter_bash::LANGUAGE),
-    lang!("lua", ext: ["lua"], files: [], shebang: ["lua", "luajit"], tree_sitter_lua::LANGUAGE, split: true),
-    lang!("haskell", ext: ["hs"], files: [], shebang: ["runhaskell", "runghc", "stack"], tree_sitter_haskell::LANGUAGE),
+    lang!("lua", ext: ["lua"], files: [], shebang: ["lua", "luajit"], tree_sitter_lua::LANGUAGE, split_qualified_names: true),
+    lang!("haskell", ext: ["hs"], files: [], shebang: ["runhaskell", "runghc", "stack"], tree_sitter_haskell::LANGUAGE,
+          merge_clauses: true),
     lang!("ocaml", ext: ["ml"], files: [], shebang: ["ocaml"], tree_sitter_ocaml::LANGUAGE_OCAML),
     lang!("ocaml_interface", ext: ["mli"], files: [], shebang: [], tree_sitter_ocaml::LANGUAGE_OCAML_INTERFACE),
     lang!("elixir", ext: ["ex", "exs"], files: [], shebang: ["elixir"], tree_sitter_elixir::LANGUAGE,
-          doc: DocStyle::DocAttribute),
-    lang!("julia", ext: ["jl"], files: [], shebang: ["julia"], tree_sitter_julia::LANGUAGE, split: true),
-    lang!("r", ext: ["r", "R"], files: [], shebang: ["Rscript"], tree_sitter_r::LANGUAGE),
+          doc_style: DocStyle::DocAttribute, merge_clauses: true),
+    lang!("julia", ext: ["jl"], files: [], shebang: ["julia"], tree_sitter_julia::LANGUAGE, split_qualified_names: true),
+    lang!("r", ext: ["r", "R"], files: [], shebang: ["Rscript"], tree_sitter_r::LANGUAGE, dotted_identifiers: true),
     lang!("zig", ext: ["zig"], files: [], shebang: [], tree_sitter_zig::LANGUAGE),
     lang!("objc", ext: ["m", "mm"], files: [], shebang: [], tree_sitter_objc::LANGUAGE),
     lang!("solidity", ext: ["sol"], files: [], shebang: [], tree_sitter_solidity::LANGUAGE),
     lang!("hcl", ext: ["tf", "tfvars", "hcl", "nomad"], files: [], shebang: [], tree_sitter_hcl::LANGUAGE),
     lang!("dart", ext: ["dart"], files: [], shebang: ["dart"], tree_sitter_dart::LANGUAGE),
     lang!("erlang", ext: ["erl", "hrl", "escript"], files: ["rebar.config"], shebang: ["escript"],
-          tree_sitter_erlang::LANGUAGE),
+          tree_sitter_erlang::LANGUAGE, merge_clauses: true),
     lang!("css", ext: ["css"], files: [], shebang: [], tree_sitter_css::LANGUAGE),
     lang!("markdown", ext: ["md", "markdown", "mdx"], files: [], shebang: [], tree_sitter_md::LANGUAGE),
     lang!("yaml", ext: ["yml", "yaml"], files: [], shebang: [], tree_sitter_yaml::LANGUAGE),
@@ -132,6 +147,22 @@ pub fn query(id: LanguageId) -> Result<&'static Query, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// Capture names used by a language's query, read from its source text without compiling it
+/// (compiling every query takes seconds; listing languages should not).
+pub fn capture_names(id: LanguageId) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for line in LANGUAGES[id].query_source.lines() {
+        let code = line.split(';').next().unwrap_or("");
+        for part in code.split('@').skip(1) {
+            let name: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '.' || *c == '_').collect();
+            if !name.is_empty() && !name.starts_with('_') && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// C++ markers that make a `.h` header C++ rather than C; C++'s grammar is slower, so plain C

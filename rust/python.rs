@@ -93,16 +93,15 @@ fn languages_info(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         d.set_item("extensions", spec.extensions.to_vec())?;
         d.set_item("filenames", spec.filenames.to_vec())?;
         d.set_item("shebangs", spec.shebangs.to_vec())?;
-        let query = languages::query(id).map_err(NativeError::new_err)?;
         let mut extracts: Vec<String> = Vec::new();
-        for name in query.capture_names() {
+        for name in languages::capture_names(id) {
             let item = if let Some(kind) = name.strip_prefix("definition.") {
                 crate::symbol::SymbolKind::from_capture(kind).map(|k| k.name().to_string())
             } else if name.starts_with("reference.call") {
                 Some("calls".to_string())
             } else if name.starts_with("reference.import") {
                 Some("imports".to_string())
-            } else if *name == "doc" {
+            } else if name == "doc" {
                 Some("docs".to_string())
             } else {
                 None

@@ -95,6 +95,12 @@ pub fn extract_bytes(path: &str, data: &[u8], language: Option<LanguageId>, max_
         out.skipped = Some("unsupported language".to_string());
         return out;
     };
+    // Compile the language's query (once per process) before the clock starts: the budget is
+    // for this file's parse, not for a one-time cost.
+    if languages::query(lang).is_err() {
+        out.error = Some(format!("no usable query for {}", LANGUAGES[lang].name));
+        return out;
+    }
     let budget = Budget { deadline: Instant::now() + timeout, cancel };
     // A panic inside a grammar or in our code must become a per-file error, never an abort.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extract::extract(lang, data, budget))) {

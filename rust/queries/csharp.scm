@@ -12,6 +12,7 @@
 (destructor_declaration name: (identifier) @name) @definition.method
 (property_declaration name: (identifier) @name) @definition.property
 (event_declaration name: (identifier) @name) @definition.event
+(event_field_declaration (variable_declaration (variable_declarator name: (identifier) @name))) @definition.event
 (field_declaration (variable_declaration (variable_declarator name: (identifier) @name))) @definition.field
 (local_function_statement name: (identifier) @name) @definition.function
 

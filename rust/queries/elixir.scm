@@ -23,8 +23,8 @@
         (call target: (identifier) @name)
         (identifier) @name
         (binary_operator
-          operator: "when"
-          left: [(call target: (identifier) @name) (identifier) @name])
+          left: [(call target: (identifier) @name) (identifier) @name]
+          operator: "when")
       ])
     (do_block)? @body) @definition.function
   (#eq? @_doc "doc")
@@ -39,8 +39,8 @@
       (call target: (identifier) @name)
       (identifier) @name
       (binary_operator
-        operator: "when"
-        left: [(call target: (identifier) @name) (identifier) @name])
+        left: [(call target: (identifier) @name) (identifier) @name]
+        operator: "when")
     ])
   (do_block)? @body
   (#any-of? @_kw "def" "defp" "defmacro" "defmacrop" "defguard" "defguardp" "defdelegate")) @definition.function
@@ -122,14 +122,97 @@
   (arguments . (dot right: (tuple (alias) @name)))
   (#any-of? @_kw "alias" "import" "require" "use")) @reference.import
 
-; Calls: remote calls `Mod.fun(...)` / `Mod.fun arg`, and local calls written with parentheses
-; (a local call without parentheses looks exactly like a module attribute or macro keyword).
-(call
-  target: (dot right: (identifier)) @name) @reference.call
-(call
-  target: (identifier) @name
-  (arguments) @_args
-  (#match? @_args "^\\(")
+;; Calls. A call node is also what a `def` head, a module attribute and a field access look like, so a
+; call is only reported where an expression is evaluated (not as the head of a `def`, nor on the left
+; of `when`/`::`): remote calls `Mod.fun ...` / `expr.fun(...)`, and local calls with parentheses.
+; Type expressions inside `@spec`/`@type` (`String.t()`) still count as calls.
+([
+  (do_block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (body [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (else_block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (after_block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (rescue_block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (catch_block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (source [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (list [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (tuple [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (map_content [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (block [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (interpolation [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (unary_operator [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (access_call [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (pair value: [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (dot left: [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (call
+    target: (_) @_outer
+    (arguments [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call))
+  (binary_operator
+    operator: _ @_op
+    right: [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+  (binary_operator
+    left: [
+    (call target: (identifier) @name (arguments) @_args)
+    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
+    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call
+    operator: _ @_op)
+]
+  (#match? @_args "^[(]")
+  (#not-any-of? @_outer "def" "defp" "defmacro" "defmacrop" "defguard" "defguardp" "defdelegate")
+  (#not-any-of? @_op "when" "::")
   (#not-any-of? @name "def" "defp" "defmacro" "defmacrop" "defguard" "defguardp" "defdelegate" "defmodule"
     "defprotocol" "defimpl" "defstruct" "defexception" "alias" "import" "require" "use" "quote" "unquote"
-    "if" "unless" "case" "cond" "with" "for" "receive" "try")) @reference.call
+    "if" "unless" "case" "cond" "with" "for" "receive" "try" "fn"))

@@ -53,5 +53,5 @@
 (function_signature name: (identifier) @name) @definition.function
 (method_signature name: (_) @name) @definition.method
 (abstract_method_signature name: (_) @name) @definition.method
-(property_signature name: (_) @name) @definition.property
+(interface_body (property_signature name: (_) @name) @definition.property)
 (public_field_definition name: (_) @name) @definition.field
