@@ -97,7 +97,9 @@ class Scanner(Iterator[list[FileResult]]):
 class Document:
     """An open document kept as a tree-sitter tree and re-parsed incrementally after each edit."""
 
-    def __init__(self, language: str, text: bytes) -> None: ...
+    def __init__(self, language: str, text: bytes, timeout_ms: int = 2000, max_file_size: int = 2_000_000) -> None:
+        """Text that the scan's skip policy rejects (binary, minified, deeply nested, too large) is
+        kept but not parsed: symbols() then reports `skipped` with the reason."""
     @property
     def language(self) -> str: ...
     @property

@@ -12,6 +12,9 @@ use crate::symbol::Extraction;
 
 pub struct Document {
     pub language: LanguageId,
+    /// Why the text is not parsed (the scan's skip policy: binary, minified, deeply nested...).
+    pub skipped: Option<String>,
+    max_file_size: u64,
     text: Vec<u8>,
     tree: Option<Tree>,
     parser: Parser,
@@ -43,7 +46,11 @@ fn point_at(text: &[u8], byte: usize) -> Point {
 
 impl Document {
     pub fn new(language: LanguageId, text: Vec<u8>, timeout: Duration) -> Document {
-        let mut doc = Document { language, text, tree: None, parser: Parser::new(), timeout };
+        Document::with_limit(language, text, timeout, crate::scan::DEFAULT_MAX_FILE_SIZE)
+    }
+
+    pub fn with_limit(language: LanguageId, text: Vec<u8>, timeout: Duration, max_file_size: u64) -> Document {
+        let mut doc = Document { language, skipped: None, max_file_size, text, tree: None, parser: Parser::new(), timeout };
         doc.reparse(false);
         doc
     }
@@ -60,7 +67,8 @@ impl Document {
     }
 
     fn reparse(&mut self, incremental: bool) {
-        self.tree = self.budget_parse(incremental);
+        self.skipped = crate::scan::skip_reason(&self.text, self.max_file_size);
+        self.tree = if self.skipped.is_some() { None } else { self.budget_parse(incremental) };
     }
 
     /// Replaces `text[start..old_end]` with `new_text` and re-parses, reusing the old tree.
@@ -95,7 +103,7 @@ impl Document {
 
     pub fn extraction(&self) -> Extraction {
         let Some(tree) = &self.tree else {
-            return Extraction { timed_out: true, ..Default::default() };
+            return Extraction { timed_out: self.skipped.is_none(), ..Default::default() };
         };
         let _ = crate::languages::query(self.language); // one-time compile, outside the budget
         let cancel = AtomicBool::new(false);
@@ -125,6 +133,17 @@ mod tests {
         doc.edit(f, f + 1, b"h").unwrap();
         assert_eq!(doc.extraction().symbols[1].name, "h");
         assert!(doc.edit(10, 5, b"").is_err());
+        // Pathological text is skipped by the scan's policy, then parsed again once it is fixed.
+        let end = doc.text().len();
+        doc.edit(end, end, "x = ".to_string().as_bytes()).unwrap();
+        let end = doc.text().len();
+        doc.edit(end, end, &[b'['; 1500]).unwrap();
+        assert!(doc.skipped.as_deref().is_some_and(|r| r.starts_with("deeply nested")));
+        assert!(doc.extraction().symbols.is_empty());
+        let end = doc.text().len();
+        doc.edit(end - 1500, end, b"1\n").unwrap();
+        assert_eq!(doc.skipped, None);
+        assert_eq!(doc.extraction().symbols.len(), 4);
         assert!(doc.edit(0, 10_000, b"").is_err());
     }
 }

@@ -21,6 +21,7 @@ const MAX_SIGNATURE_CHARS: usize = 300;
 const MAX_DOC_CHARS: usize = 2000;
 /// Container paths are cut from the left beyond this, so 100,000 nested definitions stay linear.
 const MAX_SCOPE_CHARS: usize = 400;
+const MAX_DOC_NESTING: usize = 64;
 
 /// When to give up on a file: a wall-clock deadline and a flag another thread may raise.
 #[derive(Clone, Copy)]
@@ -238,7 +239,9 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
             range: lines.span(start, end),
             selection: lines.span(def.name.start_byte(), def.name.end_byte()),
             signature: signature(def.node, def.body, source),
-            doc: doc(spec.options.doc_style, def, source),
+            // Finding a node's parent and siblings costs O(tree depth) in tree-sitter; past this
+            // nesting, docs are skipped so pathological nesting stays linear.
+            doc: if stack.len() < MAX_DOC_NESTING { doc(spec.options.doc_style, def, source) } else { None },
         });
         stack.push(out.symbols.len() - 1);
     }

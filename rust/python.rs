@@ -244,10 +244,10 @@ struct Document {
 #[pymethods]
 impl Document {
     #[new]
-    #[pyo3(signature = (language, text, timeout_ms=2000))]
-    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64) -> PyResult<Self> {
+    #[pyo3(signature = (language, text, timeout_ms=2000, max_file_size=scan::DEFAULT_MAX_FILE_SIZE))]
+    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64, max_file_size: u64) -> PyResult<Self> {
         let lang = language_id(language)?;
-        let inner = py.detach(|| CoreDocument::new(lang, text, Duration::from_millis(timeout_ms)));
+        let inner = py.detach(|| CoreDocument::with_limit(lang, text, Duration::from_millis(timeout_ms), max_file_size));
         Ok(Document { inner })
     }
 
@@ -280,7 +280,7 @@ impl Document {
         d.set_item("size", inner.text().len())?;
         d.set_item("mtime_ns", 0)?;
         d.set_item("content_hash", "")?;
-        d.set_item("skipped", None::<String>)?;
+        d.set_item("skipped", &inner.skipped)?;
         d.set_item("unchanged", false)?;
         d.set_item("error", None::<String>)?;
         extraction_into(py, &d, &ex)?;

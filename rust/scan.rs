@@ -5,6 +5,8 @@
 //! - "too large (N bytes > M)": over the size cap (default 2 MB);
 //! - "binary": a NUL byte in the first 8 KiB;
 //! - "minified": over 4 KiB with an average line over 300 bytes, or any line over 20,000 bytes;
+//! - "deeply nested": brackets nested over 1,000 levels (no real source does; parsers and editors
+//!   degrade quadratically on such trees);
 //! - files of no supported language are not reported at all (they are not source).
 //! Hidden files and everything ignored by .gitignore, .ignore, .git/info/exclude or the caller's
 //! exclude globs are not visited.
@@ -27,6 +29,7 @@ const BINARY_SNIFF_BYTES: usize = 8192;
 const MINIFIED_MIN_SIZE: usize = 4096;
 const MINIFIED_AVG_LINE: usize = 300;
 const MINIFIED_MAX_LINE: usize = 20_000;
+const MAX_NESTING: usize = 1_000;
 
 /// What the caller knew about a file at the last scan: (size, mtime_ns, content hash).
 pub type Known = HashMap<String, (u64, i64, String)>;
@@ -79,7 +82,27 @@ pub fn skip_reason(data: &[u8], max_file_size: u64) -> Option<String> {
             return Some("minified".to_string());
         }
     }
+    if bracket_depth(data) > MAX_NESTING {
+        return Some(format!("deeply nested (over {MAX_NESTING} levels of brackets)"));
+    }
     None
+}
+
+/// The deepest running count of open brackets. Brackets in strings and comments count too:
+/// this is a guard against pathological files, not a parser.
+fn bracket_depth(data: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for &b in data {
+        match b {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Extracts one in-memory file: detection, skip policy, then the parse under `timeout`.
@@ -286,6 +309,7 @@ mod tests {
         std::fs::write(dir.join("big.py"), "x = 1\n".repeat(5000)).unwrap();
         std::fs::write(dir.join("bin.c"), b"int\0main;").unwrap();
         std::fs::write(dir.join("min.js"), "var a=1;".repeat(1000)).unwrap();
+        std::fs::write(dir.join("deep.js"), "f(\n".repeat(1500) + &")\n".repeat(1500)).unwrap();
         std::fs::write(dir.join("notes.bin"), b"\x00\x01").unwrap();
         std::fs::write(dir.join("tool"), "#!/usr/bin/env python3\ndef main():\n    pass\n").unwrap();
         std::fs::create_dir_all(dir.join(".hidden")).unwrap();
@@ -299,6 +323,7 @@ mod tests {
             vec![
                 ("big.py", Some("too large (30000 bytes > 10000)"), 0),
                 ("bin.c", Some("binary"), 0),
+                ("deep.js", Some("deeply nested (over 1000 levels of brackets)"), 0),
                 ("min.js", Some("minified"), 0),
                 ("src/a.py", None, 1),
                 ("tool", None, 1),
