@@ -7,7 +7,7 @@ UTF-16 unit (the same rule as U+FFFD replacement, byte for byte).
 """
 
 from collections.abc import Iterator
-from typing import Literal, TypedDict
+from typing import Literal, NamedTuple, TypedDict
 
 __version__: str
 
@@ -28,7 +28,9 @@ class Symbol(TypedDict):
     signature: str  # declaration line(s) without the body, whitespace collapsed
     doc: str | None  # docstring or leading doc comment, comment markers stripped
 
-class Reference(TypedDict):
+class Reference(NamedTuple):
+    """Built as a plain tuple (cheap for the core to produce); unpack by position."""
+
     name: str  # the called or imported name (last identifier)
     target: str  # the full callee / import path text as written, e.g. "self.store.put", "os.path"
     kind: Literal["call", "import"]
@@ -48,7 +50,7 @@ class FileResult(TypedDict):
     timed_out: bool  # the parse budget ran out; partial or no symbols
     error: str | None  # an I/O error reading the file
     symbols: list[Symbol]
-    references: list[Reference]
+    references: list[tuple[str, str, str, int, int, int | None]]  # Reference fields, in order
 
 class LanguageInfo(TypedDict):
     name: str

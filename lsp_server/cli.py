@@ -146,7 +146,7 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--http", metavar="[HOST:]PORT", help="serve streamable HTTP instead of stdio (host 127.0.0.1 unless given)")
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on HTTP (default: $SYMSCOPE_MCP_TOKEN)")
     p.add_argument("--allow-origin", action="append", metavar="ORIGIN", help="extra browser Origin allowed on HTTP (repeatable)")
-    p.add_argument("--model", help="embedding model: 'default' or a local model folder")
+    p.add_argument("--model", help="embedding model: 'default', 'hashing' or a local model folder")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the embedding model runs")
     p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
     p.add_argument("--readonly", action="store_true", help="never write the index (another process keeps it fresh)")

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyStopIteration, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -32,49 +33,45 @@ fn extraction_into<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, ex: &Extraction
     let symbols = PyList::empty(py);
     for s in &ex.symbols {
         let sd = PyDict::new(py);
-        sd.set_item("name", &s.name)?;
-        sd.set_item("kind", s.kind.name())?;
-        sd.set_item("kind_id", s.kind.lsp_number())?;
-        sd.set_item("qualified_name", s.qualified_name())?;
-        sd.set_item("container", &s.container)?;
-        sd.set_item("parent", s.parent)?;
-        sd.set_item("range", range_utf16(&s.range))?;
-        sd.set_item("selection_range", range_utf16(&s.selection))?;
-        sd.set_item("range_utf8", range_utf8(&s.range))?;
-        sd.set_item("selection_range_utf8", range_utf8(&s.selection))?;
-        sd.set_item("byte_range", (s.range.start_byte, s.range.end_byte))?;
-        sd.set_item("signature", &s.signature)?;
-        sd.set_item("doc", &s.doc)?;
+        sd.set_item(intern!(py, "name"), &s.name)?;
+        sd.set_item(intern!(py, "kind"), pyo3::types::PyString::intern(py, s.kind.name()))?;
+        sd.set_item(intern!(py, "kind_id"), s.kind.lsp_number())?;
+        sd.set_item(intern!(py, "qualified_name"), s.qualified_name())?;
+        sd.set_item(intern!(py, "container"), &s.container)?;
+        sd.set_item(intern!(py, "parent"), s.parent)?;
+        sd.set_item(intern!(py, "range"), range_utf16(&s.range))?;
+        sd.set_item(intern!(py, "selection_range"), range_utf16(&s.selection))?;
+        sd.set_item(intern!(py, "range_utf8"), range_utf8(&s.range))?;
+        sd.set_item(intern!(py, "selection_range_utf8"), range_utf8(&s.selection))?;
+        sd.set_item(intern!(py, "byte_range"), (s.range.start_byte, s.range.end_byte))?;
+        sd.set_item(intern!(py, "signature"), &s.signature)?;
+        sd.set_item(intern!(py, "doc"), &s.doc)?;
         symbols.append(sd)?;
     }
+    // References are the bulk of a result (several per symbol): plain tuples are much cheaper to
+    // build than dicts: (name, target, kind, line, col, from_symbol).
     let references = PyList::empty(py);
     for r in &ex.references {
-        let rd = PyDict::new(py);
-        rd.set_item("name", &r.name)?;
-        rd.set_item("target", &r.target)?;
-        rd.set_item("kind", r.kind.name())?;
-        rd.set_item("line", r.position.start_line)?;
-        rd.set_item("col", r.position.start_utf16)?;
-        rd.set_item("from_symbol", r.from_symbol)?;
-        references.append(rd)?;
+        let kind = pyo3::types::PyString::intern(py, r.kind.name());
+        references.append((&r.name, &r.target, kind, r.position.start_line, r.position.start_utf16, r.from_symbol))?;
     }
-    d.set_item("has_error", ex.has_error)?;
-    d.set_item("timed_out", ex.timed_out)?;
-    d.set_item("symbols", symbols)?;
-    d.set_item("references", references)?;
+    d.set_item(intern!(py, "has_error"), ex.has_error)?;
+    d.set_item(intern!(py, "timed_out"), ex.timed_out)?;
+    d.set_item(intern!(py, "symbols"), symbols)?;
+    d.set_item(intern!(py, "references"), references)?;
     Ok(())
 }
 
 fn outcome_to_dict<'py>(py: Python<'py>, o: &FileOutcome) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("path", &o.path)?;
-    d.set_item("language", o.language)?;
-    d.set_item("size", o.size)?;
-    d.set_item("mtime_ns", o.mtime_ns)?;
-    d.set_item("content_hash", &o.content_hash)?;
-    d.set_item("skipped", &o.skipped)?;
-    d.set_item("unchanged", o.unchanged)?;
-    d.set_item("error", &o.error)?;
+    d.set_item(intern!(py, "path"), &o.path)?;
+    d.set_item(intern!(py, "language"), o.language)?;
+    d.set_item(intern!(py, "size"), o.size)?;
+    d.set_item(intern!(py, "mtime_ns"), o.mtime_ns)?;
+    d.set_item(intern!(py, "content_hash"), &o.content_hash)?;
+    d.set_item(intern!(py, "skipped"), &o.skipped)?;
+    d.set_item(intern!(py, "unchanged"), o.unchanged)?;
+    d.set_item(intern!(py, "error"), &o.error)?;
     extraction_into(py, &d, &o.extraction)?;
     Ok(d)
 }

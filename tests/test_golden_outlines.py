@@ -27,8 +27,8 @@ def golden_record(path: Path) -> dict:
     result = _native.extract(path.name, path.read_bytes())
     symbols = result["symbols"]
     references = [
-        f"{r['kind']} {r['name']} <- {symbols[r['from_symbol']]['qualified_name'] if r['from_symbol'] is not None else '(top level)'}"
-        for r in result["references"]
+        f"{kind} {name} <- {symbols[origin]['qualified_name'] if origin is not None else '(top level)'}"
+        for name, _target, kind, _line, _col, origin in result["references"]
     ]
     return {
         "language": result["language"],
