@@ -1,0 +1,123 @@
+"""Helpers shared by the MCP tests: workspaces with things that must never be served, servers over
+real indexes (Rust scanner, SQLite, LanceDB, HashingEmbedder), and `symscope mcp` subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from index_support import SAMPLE_FILES, make_workspace, open_index, write_files
+
+from lsp_server.config import Settings
+from lsp_server.mcp_tools import create_server
+from lsp_server.search import Searcher
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "SYMSCOPE-SECRET-5f2c9d"  # in files inside the root that must never be served
+
+# Present inside the root but never served: not source (.env), version control, gitignored.
+HIDDEN_FILES = {
+    ".env": f"API_KEY={SECRET}\n",
+    ".env.local": f"API_KEY={SECRET}\n",
+    ".git/config": f"[remote]\n  token = {SECRET}\n",
+    ".git/hooks/secret.py": f"def secret_hook():\n    return '{SECRET}'\n",
+    ".gitignore": "ignored.py\nbuild/\n",
+    "ignored.py": f"def ignored_function():\n    return '{SECRET}'\n",
+    "build/gen.py": f"def generated():\n    return '{SECRET}'\n",
+}
+
+
+def make_mcp_workspace(root: Path, extra: dict[str, str] | None = None) -> Path:
+    make_workspace(root, {**SAMPLE_FILES, **(extra or {})})
+    for rel, text in HIDDEN_FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+class Served:
+    """A workspace, its index, and an MCPServer over them (in-process)."""
+
+    def __init__(self, root: Path, index_dir: Path) -> None:
+        self.root = root
+        self.index_dir = index_dir
+        self.index = open_index(root, index_dir)
+        self.index.update()
+        self.searcher = Searcher(self.index, self.index.embedder)
+        self.settings = Settings(root=root, index_dir=index_dir)
+        self.server = create_server(self.settings, index=self.index, searcher=self.searcher)
+
+    def close(self) -> None:
+        self.index.close()
+
+
+async def call(client, tool: str, **arguments):
+    """(is_error, structured content or None, text of the first content block)."""
+    result = await client.call_tool(tool, arguments)
+    text = result.content[0].text if result.content else ""
+    return result.is_error, result.structured_content, text
+
+
+def tokens(text: str) -> int:
+    return (len(text) + 3) // 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["HF_HUB_OFFLINE"] = "1"
+    env.update(extra)
+    return env
+
+
+def mcp_command(root: Path, index_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "lsp_server", "mcp", "--root", str(root), "--index-dir", str(index_dir),
+            "--model", "hashing:64", *extra]
+
+
+def start_http_server(root: Path, index_dir: Path, *extra: str, env: dict | None = None):
+    """`symscope mcp --http` in a subprocess; returns (process, url) once it listens."""
+    port = free_port()
+    proc = subprocess.Popen(
+        mcp_command(root, index_dir, "--http", f"127.0.0.1:{port}", *extra),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mcp server exited: {proc.stderr.read().decode(errors='replace')}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, f"http://127.0.0.1:{port}/mcp"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("mcp server did not start listening in 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+__all__ = [
+    "HIDDEN_FILES", "REPO", "SECRET", "Served", "call", "free_port", "json", "make_mcp_workspace",
+    "mcp_command", "start_http_server", "stop", "subprocess_env", "tokens", "write_files",
+]
