@@ -268,8 +268,20 @@ def _load_tokenizer(path: Path, max_length: int):
     return tokenizer, int(pad_id)
 
 
+def _onnxruntime():
+    """onnxruntime, or a clear error when neither profile was installed."""
+    try:
+        import onnxruntime
+    except ModuleNotFoundError as exc:
+        raise EmbedError(
+            "ONNX Runtime is not installed: `uv sync` installs the CPU profile by default; with pip, "
+            'install "symscope[cpu]" (or "symscope[gpu]" on a CUDA machine); or run with --no-embed'
+        ) from exc
+    return onnxruntime
+
+
 def _create_session(graph_path: Path, device: Device, threads: int | None):
-    import onnxruntime as ort
+    ort = _onnxruntime()
 
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
@@ -440,9 +452,7 @@ def load_embedder(spec: str | os.PathLike[str] | None = None, device: Device = "
 def _will_use_cuda(device: Device) -> bool:
     if device == "cpu":
         return False
-    import onnxruntime as ort
-
-    return "CUDAExecutionProvider" in ort.get_available_providers()
+    return "CUDAExecutionProvider" in _onnxruntime().get_available_providers()
 
 
 # --------------------------------------------------------------------------------------------------
