@@ -7,7 +7,7 @@ from index_support import make_workspace, open_index
 
 from lsp_server.index.globs import glob_matches
 from lsp_server.index.identifiers import name_words, split_identifier
-from lsp_server.search import NameTable, Searcher, reciprocal_rank_fusion
+from lsp_server.search import NameTable, Searcher, query_shape, reciprocal_rank_fusion
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +133,48 @@ def test_exact_name_cannot_be_outranked_by_semantic_noise(searcher):
         assert searcher.search("send_chunk", 5, mode=mode)[0].qualified_name == "UploadClient.send_chunk"
     # a code-shaped token inside a longer query gets the exact tier too
     assert searcher.search("where is getUserName used", 5)[0].qualified_name == "getUserName"
+
+
+def test_query_shapes():
+    assert query_shape("load_config") == query_shape("parse") == query_shape("a.b.C") == "identifier"
+    assert query_shape("where is getUserName used") == query_shape("the ..._len helper") == "mixed"
+    assert query_shape("read settings file from disk") == query_shape("put protocol") == "natural"
+
+
+# A plain word of a question that is also some symbol's whole name must not drag that symbol up,
+# while the same word typed as an identifier query still ranks it first.
+_NAMED_LIKE_A_WORD = {
+    "lib/store.py": '''
+        def put(key, value):
+            """Keep a value under a key in memory."""
+            return {key: value}
+        ''',
+    "lib/urls.py": '''
+        def add_scheme(url):
+            """Put a default protocol in front of an address that lacks one."""
+            return url if "://" in url else "http://" + url
+        ''',
+}
+
+
+def test_natural_query_is_not_dragged_by_a_one_word_name(tmp_path):
+    root = make_workspace(tmp_path / "ws", _NAMED_LIKE_A_WORD)
+    with open_index(root, tmp_path / "idx") as ix:
+        ix.update()
+        s = Searcher(ix, ix.embedder)
+        question = s.search("put protocol", 5)
+        assert names(question)[0] == "add_scheme"
+        assert all("exact name" not in r.why for r in question)
+        ident = s.search("put", 5)
+        assert names(ident)[0] == "put" and "exact name" in ident[0].why and ident[0].score > 1.0
+
+
+def test_identifier_keeps_exact_match_first_over_documented_neighbours(searcher):
+    # `start` is a bare method; other symbols share its words in docs and bodies. Column weights
+    # that favour docs for questions must not move the exact identifier off the top.
+    for mode in ("hybrid", "lexical"):
+        assert names(searcher.search("start", 5, mode=mode))[0] == "HttpServer.start"
+    assert names(searcher.search("HttpServer.start", 5))[0] == "HttpServer.start"
 
 
 def test_name_parts_explanation(searcher):
