@@ -44,6 +44,7 @@ from lsp_server.index.store import (
     Store,
     StoreError,
     SymbolFilter,
+    to_cache_precision,
 )
 from lsp_server.index.vectors import VectorStore, VectorStoreError
 
@@ -577,7 +578,8 @@ class Index:
             embedded = np.asarray(self.embedder.embed([needed[h] for h in chunk]), dtype=np.float32)
             if embedded.shape != (len(chunk), dim):
                 raise IndexError_(f"embedder returned shape {embedded.shape}, expected {(len(chunk), dim)}")
-            fresh = dict(zip(chunk, embedded))
+            # LanceDB gets the cache's precision too, so rebuilding it from the cache changes nothing.
+            fresh = dict(zip(chunk, to_cache_precision(embedded)))
             # The cache commits before LanceDB is touched: a crash after this re-embeds nothing.
             self.store.put_vectors(model, fresh)
             vectors.update(fresh)

@@ -25,6 +25,7 @@ import os
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -47,9 +48,13 @@ ANN_MIN_ROWS = 10_000
 REINDEX_UNINDEXED_SHARE = 0.10
 # Compact once this many small fragments piled up (every merge_insert adds one).
 COMPACT_SMALL_FRAGMENTS = 16
-# Old versions are kept this long so a reader mid-query keeps the files it reads (a reader that
-# still loses the race retries once, see search()).
-KEEP_OLD_VERSIONS = timedelta(seconds=30)
+# Every optimize() removes all superseded versions: each compaction and index rewrite leaves a
+# full copy of what it rewrote (a first build of 60k symbols left ~270 MB of dead files next to
+# ~190 MB of live ones while they were kept 30 s). Lance ages versions by when they were
+# *created*, not superseded, so a grace period would not protect a reader mid-query anyway; what
+# does is that the latest version is never removed and a reader that loses the race retries once
+# on fresh handles (see search()). (lancedb's cleanup-only call needs pylance; optimize does not.)
+KEEP_OLD_VERSIONS = timedelta(0)
 # A filtered search whose candidate set is at most this large scans just those rows exactly.
 PREFILTER_MAX_IDS = 4096
 
@@ -392,36 +397,41 @@ class VectorStore:
         table.delete(col("symbol_id").isin(list(symbol_ids)))
 
     def maintain(self, model_id: str) -> None:
-        """Compaction and ANN index upkeep; run by the writer after syncing, never per query."""
+        """Compaction, ANN index upkeep and removal of superseded versions; run by the writer
+        after syncing, never per query."""
         table = self.open(model_id)
         if table is None:
             return
         stats = table.stats()  # a dict in lancedb 0.40 (a dataclass in some older releases)
         if not isinstance(stats, dict):
             stats = {"num_rows": stats.num_rows, "fragment_stats": {
+                "num_fragments": stats.fragment_stats.num_fragments,
                 "num_small_fragments": stats.fragment_stats.num_small_fragments}}
         rows = int(stats["num_rows"])
+        fragments = int(stats["fragment_stats"].get("num_fragments", 0))
         has_index = any(list(index.columns) == ["vector"] for index in table.list_indices())
         if rows >= ANN_MIN_ROWS and not has_index:
             from lancedb.index import IvfFlat
 
+            if fragments > 1:
+                # Compact first: compacting after the build would rewrite the index as well.
+                _optimize(table)
             partitions = _partitions_for(rows)
             started = time.perf_counter()
             table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=partitions))
             log.info("built IVF_FLAT index (%d partitions) over %d vectors in %.1fs",
                      partitions, rows, time.perf_counter() - started)
-            table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
-            return
-        unindexed = 0
-        if has_index:
-            for index in table.list_indices():
-                if list(index.columns) == ["vector"]:
-                    unindexed = int(getattr(table.index_stats(index.name), "num_unindexed_rows", 0) or 0)
-        if (
-            int(stats["fragment_stats"]["num_small_fragments"]) >= COMPACT_SMALL_FRAGMENTS
-            or (has_index and unindexed > REINDEX_UNINDEXED_SHARE * max(rows, 1))
-        ):
-            table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
+        else:
+            unindexed = 0
+            if has_index:
+                for index in table.list_indices():
+                    if list(index.columns) == ["vector"]:
+                        unindexed = int(getattr(table.index_stats(index.name), "num_unindexed_rows", 0) or 0)
+            if (
+                int(stats["fragment_stats"]["num_small_fragments"]) >= COMPACT_SMALL_FRAGMENTS
+                or (has_index and unindexed > REINDEX_UNINDEXED_SHARE * max(rows, 1))
+            ):
+                _optimize(table)
 
     def bytes_on_disk(self) -> int:
         total = 0
@@ -433,6 +443,14 @@ class VectorStore:
                 except OSError:
                     pass
         return total
+
+
+def _optimize(table) -> None:
+    """Compact, fold new rows into the ANN index, and remove superseded versions."""
+    with warnings.catch_warnings():
+        # lancedb warns that readers of removed versions fail; ours retry (see KEEP_OLD_VERSIONS).
+        warnings.filterwarnings("ignore", message=r"optimize\(cleanup_older_than=0\)", category=UserWarning)
+        table.optimize(cleanup_older_than=KEEP_OLD_VERSIONS)
 
 
 def _partitions_for(rows: int) -> int:

@@ -126,88 +126,92 @@
 ; call is only reported where an expression is evaluated (not as the head of a `def`, nor on the left
 ; of `when`/`::`): remote calls `Mod.fun ...` / `expr.fun(...)`, and local calls with parentheses.
 ; Type expressions inside `@spec`/`@type` (`String.t()`) still count as calls.
+; The call shapes use wildcards, which keep the query quick to compile (a `call` step under each
+; parent is slow to analyze): only `call` and `access_call` have a `target`, only `call` has an
+; `arguments` child, `access_call` always has a `key` (hence `!key`), and a target with
+; `left`/`right` or a `right` is a `dot`.
 ([
   (do_block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (body [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (else_block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (after_block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (rescue_block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (catch_block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (source [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (list [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (tuple [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (map_content [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (block [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (interpolation [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (unary_operator [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (access_call [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (pair value: [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (dot left: [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (call
     target: (_) @_outer
     (arguments [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call))
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call))
   (binary_operator
     operator: _ @_op
     right: [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call)
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call)
   (binary_operator
     left: [
-    (call target: (identifier) @name (arguments) @_args)
-    (call target: (dot left: [(alias) (atom)] right: (identifier)) @name)
-    (call target: (dot right: (identifier)) @name (arguments) @_args)] @reference.call
+    (_ target: (identifier) @name (arguments) @_args)
+    (_ !key target: (_ left: [(alias) (atom)] right: (identifier)) @name)
+    (_ target: (_ right: (identifier)) @name (arguments) @_args)] @reference.call
     operator: _ @_op)
 ]
   (#match? @_args "^[(]")

@@ -9,10 +9,12 @@
 
 ; Methods in @implementation: the definition is the wrapper node so that the comments above it
 ; are its doc.
+; (`_` is method_definition: the only child kind here with a `method_type` or a `+`/`-` token;
+; wildcards keep the query quick to compile.)
 (implementation_definition
-  (method_definition (method_type) . (identifier) @name)) @definition.method
+  (_ (method_type) . (identifier) @name)) @definition.method
 (implementation_definition
-  (method_definition . (identifier) @name)) @definition.method
+  (_ ["+" "-"] . (identifier) @name)) @definition.method
 (method_declaration (method_type) . (identifier) @name) @definition.method
 (method_declaration . (identifier) @name) @definition.method
 
@@ -34,10 +36,12 @@
   declarator: (function_declarator declarator: (identifier) @name)) @definition.function
 (function_definition
   declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @definition.function
+; At file level, `_` with a `declarator` and no `body` is a declaration (or a typedef, whose
+; declarators are type identifiers and do not match); wildcards keep the query quick to compile.
 (translation_unit
-  (declaration declarator: (function_declarator declarator: (identifier) @name)) @definition.function)
+  (_ declarator: (function_declarator declarator: (identifier) @name) !body) @definition.function)
 (translation_unit
-  (declaration declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name))) @definition.function)
+  (_ declarator: (pointer_declarator declarator: (function_declarator declarator: (identifier) @name)) !body) @definition.function)
 
 ; C types: `typedef enum X {...} X;` is one enum (named by the typedef), not an enum inside a type.
 (type_definition type: (enum_specifier body: (_)) declarator: (type_identifier) @name) @definition.enum
@@ -51,11 +55,11 @@
 
 ; File-level variables (the first declarator of a declaration).
 (translation_unit
-  (declaration (type_qualifier) @_q
+  (_ (type_qualifier) @_q !body
     declarator: [(identifier) @name (init_declarator declarator: [(identifier) @name (pointer_declarator declarator: (identifier) @name)])]
     (#eq? @_q "const")) @definition.constant)
 (translation_unit
-  (declaration
+  (_ !body
     declarator: [(identifier) @name (init_declarator declarator: [(identifier) @name (pointer_declarator declarator: (identifier) @name)])]) @definition.variable)
 
 (preproc_def name: (identifier) @name) @definition.constant

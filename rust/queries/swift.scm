@@ -28,7 +28,9 @@
 (protocol_property_declaration name: (pattern bound_identifier: (simple_identifier) @name)) @definition.property
 (associatedtype_declaration name: (type_identifier) @name) @definition.type
 
-(function_declaration name: (simple_identifier) @name) @definition.function
+; `_` is function_declaration: the only node with a `simple_identifier` name and a `body` (the
+; wildcard keeps the query quick to compile; `function_declaration` itself is slow to analyze).
+(_ name: (simple_identifier) @name body: (function_body)) @definition.function
 (init_declaration name: "init" @name) @definition.constructor
 (deinit_declaration "deinit" @name) @definition.method
 (subscript_declaration "subscript" @name) @definition.method
