@@ -1,0 +1,1164 @@
+"""The language server: `symscope lsp` over stdio, on pygls 2 / lsprotocol.
+
+Owns the protocol boundary: one function per LSP method (listed in `FEATURES`), conversion between
+the plain results of `search.py` / the Rust core and LSP shapes, position encodings (UTF-16 by
+default, UTF-8 when the client offers it), `$/progress` and `symscope/statusChanged` while the
+background session indexes, settings from `initializationOptions` and
+`workspace/didChangeConfiguration`, and a stdio transport that survives hostile input.
+
+Custom protocol (documented for the VS Code extension and the Neovim module):
+  * request `symscope/search` {query, limit?, lang?, path?, kind?, mode?, expand?} ->
+    {query, state, results: [{name, qualifiedName, kind, symbolKind, language, path, uri, range,
+    selectionRange, startLine, endLine, score, signature, snippet, why, freshness, symbolId}]}
+    (`range`/`selectionRange` are LSP ranges in the negotiated encoding; lines are 1-based in
+    startLine/endLine, as in the CLI). Command `symscope.search` takes (query, [limit | options]).
+  * request `symscope/status` -> the session status (state, role, files, symbols, vectors, pending,
+    model, device, indexDir, lastError, watcher, ...) plus openDocuments, unsavedDocuments and
+    positionEncoding; notification `symscope/statusChanged` carries the same object.
+
+Transport: pygls' stdio reader trusts Content-Length (a huge value blocks or exhausts memory, a
+short one desynchronises the stream for good) and drops requests whose params do not structure
+without answering them. `serve_stdio` replaces it with `FrameParser`, which never preallocates,
+caps lengths, discards garbage up to the next `Content-Length` header and, because no valid JSON
+body can contain a raw `Content-Length: N\\r\\n` header line, re-synchronises on the next header
+when a body claims more bytes than the message really has. Bad requests get JSON-RPC errors.
+
+Must never: write anything but protocol frames to stdout (fd 1 is pointed at stderr while serving,
+so even native code cannot), block the event loop on index or search work (that runs in a thread
+pool, so `$/cancelRequest` answers at once), or die on input: every handler failure is an error
+response or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from lsp_server import __version__
+from lsp_server.config import ConfigError, Settings
+from lsp_server.outline import symbol_tree
+from lsp_server.overlay import Change, Overlay, Position, merge_results
+from lsp_server.session import READER, READY, WorkspaceSession
+
+log = logging.getLogger(__name__)
+
+SEARCH_REQUEST = "symscope/search"
+STATUS_REQUEST = "symscope/status"
+STATUS_NOTIFICATION = "symscope/statusChanged"
+SEARCH_COMMAND = "symscope.search"
+STATUS_COMMAND = "symscope.status"
+REINDEX_COMMAND = "symscope.reindex"
+PROGRESS_TOKEN = "symscope/indexing"
+WATCHER_REGISTRATION_ID = "symscope/watched-files"
+
+WORKSPACE_SYMBOL_LIMIT = 100
+SEARCH_LIMIT_DEFAULT = 20
+SEARCH_LIMIT_MAX = 500
+DETAIL_CHARS = 120
+CLIENT_REPLY_TIMEOUT_S = 10.0
+
+# Settings that belong to this front end, not to config.Settings.
+LSP_OPTIONS = {"watcher": "auto", "workspace_symbol_limit": WORKSPACE_SYMBOL_LIMIT}
+WATCHER_MODES = ("auto", "client", "watchfiles", "off")
+
+_SYMBOL_KINDS = {k.name.lower(): k.value for k in t.SymbolKind}
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+class JsonList(list):
+    """A result that is already plain JSON: sent as is, skipping cattrs (hot paths)."""
+
+
+class JsonDict(dict):
+    """A result that is already plain JSON: sent as is, skipping cattrs (hot paths)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# pygls protocol and server
+# --------------------------------------------------------------------------------------------------
+
+
+class SymscopeProtocol(LanguageServerProtocol):
+    """pygls' protocol with three changes: the position encoding we prefer, open documents kept only
+    in our overlay (pygls' own copy would re-split the whole text on every keystroke), and plain
+    JSON results sent without a cattrs round trip."""
+
+    _server: SymscopeServer
+
+    @lsp_method(t.INITIALIZE)
+    def lsp_initialize(self, params: t.InitializeParams):
+        general = params.capabilities.general
+        offered = [str(e) for e in (general.position_encodings or [])] if general is not None else []
+        chosen = "utf-8" if "utf-8" in offered else "utf-16"
+        if general is not None and general.position_encodings is not None:
+            general.position_encodings = [t.PositionEncodingKind(chosen)]
+        self._server.encoding = chosen
+        return (yield from super().lsp_initialize(params))
+
+    @lsp_method(t.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: t.DidOpenTextDocumentParams):
+        if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(t.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: t.DidChangeTextDocumentParams):
+        if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(t.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: t.DidCloseTextDocumentParams):
+        if (handler := self.fm.features.get(t.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+    def _send_response(self, msg_id, result=None, error=None):
+        if error is None and isinstance(result, (JsonList, JsonDict)):
+            self._result_types.pop(msg_id, None)
+            self._send_data({"jsonrpc": "2.0", "id": msg_id, "result": result})
+            return
+        super()._send_response(msg_id, result, error)
+
+
+def strict_converter():
+    """lsprotocol's converter, except that a string, integer or boolean field takes only a JSON
+    string, integer or boolean: cattrs' defaults call str()/int() on anything (a list becomes "['a']", 5.9 becomes 5),
+    which would turn malformed params into plausible requests instead of InvalidParams."""
+    from pygls.protocol import default_converter
+
+    converter = default_converter()
+
+    def structure_str(value: Any, _type: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {type(value).__name__}")
+        return value
+
+    def structure_int(value: Any, _type: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"expected an integer, got {type(value).__name__}")
+        return value
+
+    def structure_bool(value: Any, _type: Any) -> bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"expected a boolean, got {type(value).__name__}")
+        return value
+
+    converter.register_structure_hook(str, structure_str)
+    converter.register_structure_hook(int, structure_int)
+    converter.register_structure_hook(bool, structure_bool)  # else bool would take the int hook
+    return converter
+
+
+class SymscopeServer(LanguageServer):
+    def __init__(self, base_settings: dict[str, Any] | None = None, *, mcp_port: int | None = None) -> None:
+        super().__init__(
+            "symscope", __version__, protocol_cls=SymscopeProtocol, converter_factory=strict_converter, max_workers=2
+        )
+        self.base_settings = dict(base_settings or {})  # from the command line; init options override
+        self.mcp_port = mcp_port
+        self.encoding = "utf-16"
+        self.overlay = Overlay()
+        self.session: WorkspaceSession | None = None
+        self.settings: Settings | None = None
+        self.options: dict[str, Any] = dict(LSP_OPTIONS)
+        self.root: Path | None = None
+        self.init_options: dict[str, Any] = {}
+        self.settings_error: str | None = None
+        self.progress_ready = False
+        self.progress_open = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.queries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="symscope-query")
+        self.mcp_started = False
+        self.session_started = False
+        self._mcp_handle: Any = None
+
+    # Out-of-band errors are logged, not shown: hostile input must not flood the user with popups.
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        log.warning("protocol error (%s): %s", getattr(source, "__name__", source), error)
+
+    # -- threads -> event loop ----------------------------------------------------------------
+
+    def call_on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            if _running_loop() is loop:
+                fn(*args)
+            else:
+                loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop closed meanwhile (shutting down)
+            pass
+
+    async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking work off the event loop; a cancelled request abandons it at once."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.queries, fn, *args)
+
+    # -- session wiring -----------------------------------------------------------------------
+
+    def start_session(self) -> None:
+        if self.settings is None:
+            return
+        self.session_started = True
+        self.session = WorkspaceSession(self.settings, on_progress=self._progress_from_thread, on_status=self._status_from_thread)
+        self.session.on_files(lambda paths: self.overlay.disk_changed(self._relatives(paths)))
+        self.session.start()
+
+    def _relatives(self, paths: list[Path]) -> list[str]:
+        out = []
+        for p in paths:
+            rel = self.relative(p)
+            if rel is not None:
+                out.append(rel)
+        return out
+
+    def relative(self, path: str | os.PathLike[str] | None) -> str | None:
+        if path is None or self.root is None:
+            return None
+        try:
+            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def _progress_from_thread(self, kind: str, percentage: int | None, message: str) -> None:
+        self.call_on_loop(self._send_progress, kind, percentage, message)
+
+    def _send_progress(self, kind: str, percentage: int | None, message: str) -> None:
+        if not self.progress_ready:
+            return
+        progress = self.work_done_progress
+        if kind == "begin":
+            if self.progress_open:
+                return
+            self.progress_open = True
+            progress.begin(PROGRESS_TOKEN, t.WorkDoneProgressBegin(title="symscope", message=message, percentage=percentage or 0, cancellable=False))
+        elif kind == "report" and self.progress_open:
+            progress.report(PROGRESS_TOKEN, t.WorkDoneProgressReport(message=message, percentage=percentage))
+        elif kind == "end" and self.progress_open:
+            self.progress_open = False
+            progress.end(PROGRESS_TOKEN, t.WorkDoneProgressEnd(message=message))
+
+    def _status_from_thread(self, status: Any) -> None:
+        # The payload reads the index (counts, sizes on disk): build it here, only send on the loop.
+        try:
+            payload = self.status_payload()
+        except Exception:
+            log.exception("building the status failed")
+        else:
+            self.call_on_loop(self.protocol.notify, STATUS_NOTIFICATION, payload)
+        self.call_on_loop(self.maybe_start_mcp)
+        if status.state in (READY, READER):
+            self.call_on_loop(_settle_heap)
+
+    def status_payload(self) -> dict[str, Any]:
+        if self.session is None:
+            payload: dict[str, Any] = {
+                "state": "error" if self.settings_error else "starting",
+                "message": self.settings_error or ("no workspace folder: outlines only" if self.root is None else "starting"),
+                "role": "none",
+            }
+        else:
+            payload = {_camel(k): v for k, v in self.session.status().to_dict().items()}
+        documents = self.overlay.documents()
+        payload["openDocuments"] = len(documents)
+        payload["unsavedDocuments"] = sum(1 for e in self._overlay_entries() if e.freshness == "unsaved")
+        payload["positionEncoding"] = self.encoding
+        if self._mcp_handle is not None:
+            payload["mcpUrl"] = self._mcp_handle.url
+        payload["version"] = __version__
+        if self.settings_error:
+            payload["settingsError"] = self.settings_error
+        return payload
+
+    def send_status(self) -> None:
+        try:
+            self.protocol.notify(STATUS_NOTIFICATION, self.status_payload())
+        except Exception:
+            log.exception("sending status failed")
+
+    def maybe_start_mcp(self) -> None:
+        """`--mcp-port`: serve the MCP endpoint over this process's index once it is open."""
+        if self.mcp_port is None or self.mcp_started or self.session is None or self.session.index is None:
+            return
+        self.mcp_started = True
+        session = self.session
+
+        def start() -> None:  # binding and waiting for uvicorn takes a moment: not on the loop
+            try:
+                from lsp_server import mcp_tools
+
+                server = mcp_tools.create_server(session.settings, index=session.index, searcher=session.searcher)
+                self._mcp_handle = mcp_tools.serve_http_in_thread(
+                    server, "127.0.0.1", self.mcp_port, token=os.environ.get("SYMSCOPE_MCP_TOKEN") or None
+                )
+                log.info("MCP endpoint on %s", self._mcp_handle.url)
+                self.call_on_loop(self.send_status)
+            except Exception as exc:
+                log.exception("cannot serve MCP on port %s", self.mcp_port)
+                self.settings_error = f"MCP endpoint failed: {exc}"
+                self.call_on_loop(self.send_status)
+
+        threading.Thread(target=start, name="symscope-mcp-start", daemon=True).start()
+
+    # -- overlay helpers ----------------------------------------------------------------------
+
+    def _index_view(self):
+        session = self.session
+        index = session.index if session is not None else None
+        if index is None:
+            return None, 0
+        try:
+            return index.symbols_in_file, index.generation()
+        except Exception:
+            log.exception("index unavailable for the overlay")
+            return None, 0
+
+    def _overlay_entries(self):
+        view, generation = self._index_view()
+        try:
+            return self.overlay.active(view, generation)
+        except Exception:
+            log.exception("overlay failed")
+            return []
+
+    # -- conversions --------------------------------------------------------------------------
+
+    def lsp_range(self, utf16: tuple[int, int, int, int], utf8: tuple[int, int, int, int]) -> dict[str, Any]:
+        r = utf8 if self.encoding == "utf-8" else utf16
+        return {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}
+
+    def uri_for(self, rel_path: str) -> str:
+        assert self.root is not None
+        return (self.root / rel_path).as_uri()
+
+
+def _settle_heap() -> None:
+    """After indexing, move the long-lived heap (name tables, caches) out of the collector's sight:
+    a full collection over it costs ~10 ms, which would land on random keystrokes otherwise."""
+    gc.collect()
+    gc.freeze()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower().replace("-", "_")
+
+
+def symbol_kind(kind: str) -> int:
+    return _SYMBOL_KINDS.get(kind.lower().replace("_", ""), t.SymbolKind.Variable.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# settings
+# --------------------------------------------------------------------------------------------------
+
+
+def _resolve_settings(ls: SymscopeServer, options: dict[str, Any]) -> None:
+    """Settings for ls.root from command-line defaults overlaid with client options; a bad option
+    is reported (status + message) and the rest still apply."""
+    ls.settings_error = None
+    merged = {**ls.base_settings, **{_snake(k): v for k, v in (options or {}).items()}}
+    lsp_options = dict(LSP_OPTIONS)
+    for key in list(merged):
+        if key in LSP_OPTIONS:
+            lsp_options[key] = merged.pop(key)
+    if lsp_options["watcher"] not in WATCHER_MODES:
+        ls.settings_error = f"watcher must be one of {', '.join(WATCHER_MODES)}, got {lsp_options['watcher']!r}"
+        lsp_options["watcher"] = "auto"
+    limit = lsp_options["workspace_symbol_limit"]
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        ls.settings_error = f"workspaceSymbolLimit must be a positive integer, got {limit!r}"
+        lsp_options["workspace_symbol_limit"] = WORKSPACE_SYMBOL_LIMIT
+    ls.options = lsp_options
+    if ls.root is None:
+        ls.settings = None
+        return
+    try:
+        ls.settings = Settings.load(ls.root, **merged)
+        return
+    except ConfigError as exc:
+        ls.settings_error = f"symscope settings: {exc}"
+        log.error("%s", ls.settings_error)
+    # Keep every valid option, drop only the ones that fail on their own.
+    valid = {}
+    for key, value in merged.items():
+        try:
+            Settings.load(ls.root, **{key: value})
+            valid[key] = value
+        except ConfigError:
+            continue
+    try:
+        ls.settings = Settings.load(ls.root, **valid)
+    except ConfigError:  # the workspace's own file is broken: built-in defaults plus what is valid
+        ls.settings = Settings(root=ls.root, **{k: v for k, v in valid.items() if k in Settings.__dataclass_fields__})
+
+
+def _settings_key(settings: Settings | None) -> tuple | None:
+    if settings is None:
+        return None
+    return (settings.resolved_index_dir, settings.model, settings.device, tuple(settings.excludes), settings.max_file_size, settings.embed)
+
+
+def _client_root(params: t.InitializeParams) -> Path | None:
+    uris = [f.uri for f in params.workspace_folders or []]
+    if params.root_uri:
+        uris.append(params.root_uri)
+    for uri in uris:
+        path = to_fs_path(uri)
+        if path:
+            return Path(path).resolve()
+    if params.root_path:
+        return Path(params.root_path).resolve()
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# lifecycle
+# --------------------------------------------------------------------------------------------------
+
+
+def initialize(ls: SymscopeServer, params: t.InitializeParams) -> None:
+    ls.root = _client_root(params)
+    if params.workspace_folders and len(params.workspace_folders) > 1:
+        log.warning("%d workspace folders: symscope indexes the first, %s", len(params.workspace_folders), ls.root)
+    options = params.initialization_options
+    ls.init_options = options if isinstance(options, dict) else {}
+    if options is not None and not isinstance(options, dict):
+        ls.settings_error = f"initializationOptions must be an object, got {type(options).__name__}"
+    _resolve_settings(ls, ls.init_options)
+    ls.overlay.set_root(ls.root)
+    if params.process_id:
+        _watch_parent(ls, params.process_id)
+
+
+async def initialized(ls: SymscopeServer, params: t.InitializedParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    caps = ls.client_capabilities
+    if ls.settings_error:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=ls.settings_error))
+    if ls.settings is None:
+        ls.send_status()
+        return
+    if caps.window is not None and caps.window.work_done_progress:
+        try:
+            await asyncio.wait_for(ls.work_done_progress.create_async(PROGRESS_TOKEN), CLIENT_REPLY_TIMEOUT_S)
+            ls.progress_ready = True
+        except Exception as exc:  # a client that refuses still gets statusChanged notifications
+            log.info("client did not create a progress token: %s", exc)
+    ls.start_session()
+    await _start_watching(ls)
+    ls.send_status()
+
+
+async def _start_watching(ls: SymscopeServer) -> None:
+    mode = ls.options["watcher"]
+    session = ls.session
+    if session is None or mode == "off":
+        return
+    caps = ls.client_capabilities.workspace
+    dynamic = bool(caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration)
+    if mode in ("auto", "client") and dynamic:
+        try:
+            await asyncio.wait_for(
+                ls.client_register_capability_async(
+                    t.RegistrationParams(registrations=[
+                        t.Registration(
+                            id=WATCHER_REGISTRATION_ID,
+                            method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=t.DidChangeWatchedFilesRegistrationOptions(
+                                watchers=[t.FileSystemWatcher(glob_pattern="**/*")]
+                            ),
+                        )
+                    ])
+                ),
+                CLIENT_REPLY_TIMEOUT_S,
+            )
+            session.note_watcher("client")
+            return
+        except Exception as exc:
+            log.warning("client refused file watching (%s); watching with watchfiles", exc)
+    if mode in ("auto", "watchfiles") or (mode == "client" and not dynamic):
+        session.start_watcher()
+
+
+async def shutdown(ls: SymscopeServer, params: Any) -> None:
+    session, ls.session = ls.session, None
+    if session is not None:
+        await asyncio.get_running_loop().run_in_executor(None, session.stop)
+    if ls._mcp_handle is not None and hasattr(ls._mcp_handle, "stop"):
+        try:
+            ls._mcp_handle.stop()
+        except Exception:
+            log.exception("stopping the MCP endpoint failed")
+
+
+def _watch_parent(ls: SymscopeServer, pid: int) -> None:
+    """LSP: exit when the client process is gone, even if it never said `exit`."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(3.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                log.warning("client process %d is gone; exiting", pid)
+                if ls.session is not None:
+                    ls.session.stop(timeout=2.0)
+                os._exit(1)
+            except PermissionError:
+                pass  # alive, owned by someone else
+
+    threading.Thread(target=watch, name="symscope-parent", daemon=True).start()
+
+
+# --------------------------------------------------------------------------------------------------
+# document synchronisation
+# --------------------------------------------------------------------------------------------------
+
+
+def did_open(ls: SymscopeServer, params: t.DidOpenTextDocumentParams) -> None:
+    doc = params.text_document
+    path = to_fs_path(doc.uri)
+    ls.overlay.open(doc.uri, Path(path) if path else None, doc.language_id, doc.version, doc.text)
+
+
+def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> None:
+    changes = []
+    for change in params.content_changes:
+        if isinstance(change, t.TextDocumentContentChangePartial):
+            r = change.range
+            changes.append(Change(change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)))
+        else:
+            changes.append(Change(change.text))
+    report = ls.overlay.change(params.text_document.uri, params.text_document.version, changes, ls.encoding)
+    if report is None:
+        log.warning("didChange for %s, which is not open: ignored", params.text_document.uri)
+    elif report.problems:
+        log.warning("didChange %s v%s: %s", params.text_document.uri, params.text_document.version, "; ".join(report.problems))
+
+
+def did_save(ls: SymscopeServer, params: t.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if ls.overlay.saved(uri, params.text):
+        log.warning("%s had drifted from the editor's text; resynced from didSave", uri)
+    path = to_fs_path(uri)
+    if path and ls.session is not None and ls.relative(path) is not None:
+        ls.session.files_changed([path])
+
+
+def did_close(ls: SymscopeServer, params: t.DidCloseTextDocumentParams) -> None:
+    ls.overlay.close(params.text_document.uri)
+
+
+def did_change_watched_files(ls: SymscopeServer, params: t.DidChangeWatchedFilesParams) -> None:
+    paths = [p for p in (to_fs_path(c.uri) for c in params.changes) if p and ls.relative(p) is not None]
+    if not paths:
+        return
+    ls.overlay.disk_changed(ls._relatives([Path(p) for p in paths]))
+    if ls.session is not None:
+        ls.session.files_changed(paths)
+
+
+async def did_change_configuration(ls: SymscopeServer, params: t.DidChangeConfigurationParams) -> None:
+    settings = params.settings
+    known = (set(Settings.__dataclass_fields__) - {"root"}) | set(LSP_OPTIONS)
+    if isinstance(settings, dict) and isinstance(settings.get("symscope"), dict):
+        options = settings["symscope"]
+    elif isinstance(settings, dict) and any(_snake(str(k)) in known for k in settings):
+        options = settings  # a client that sends this server's section bare (Neovim's `settings`)
+    else:
+        options = await _pull_configuration(ls)
+        if options is None:
+            return
+    before = (_settings_key(ls.settings), dict(ls.options))
+    _resolve_settings(ls, {**ls.init_options, **options})
+    if ls.settings_error:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=ls.settings_error))
+    if (_settings_key(ls.settings), ls.options) == before or not ls.session_started:
+        return  # unchanged, or `initialized` has not started the session yet (it will use these)
+    log.info("settings changed: restarting the workspace session")
+    old, ls.session = ls.session, None
+    if old is not None:
+        await asyncio.get_running_loop().run_in_executor(None, old.stop)
+    ls.start_session()
+    await _start_watching(ls)
+    ls.send_status()
+
+
+async def _pull_configuration(ls: SymscopeServer) -> dict[str, Any] | None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return None
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(t.ConfigurationParams(items=[t.ConfigurationItem(section="symscope")])),
+            CLIENT_REPLY_TIMEOUT_S,
+        )
+    except Exception as exc:
+        log.info("workspace/configuration failed: %s", exc)
+        return None
+    first = result[0] if result else None
+    return first if isinstance(first, dict) else None
+
+
+# --------------------------------------------------------------------------------------------------
+# outlines
+# --------------------------------------------------------------------------------------------------
+
+
+async def document_symbol(ls: SymscopeServer, params: t.DocumentSymbolParams):
+    uri = params.text_document.uri
+    opened = ls.overlay.symbols(uri)
+    if opened is not None:
+        result = opened[0]
+    else:  # not open: outline the file on disk (clients rarely ask, so no cache)
+        path = to_fs_path(uri)
+        if not path:
+            return JsonList()
+        result = await ls.in_thread(_extract_file, path)
+        if result is None:
+            return JsonList()
+    caps = ls.client_capabilities.text_document
+    hierarchical = bool(caps and caps.document_symbol and caps.document_symbol.hierarchical_document_symbol_support)
+    if hierarchical:
+        return _document_symbols(ls, result["symbols"])
+    return _symbol_information(ls, uri, result["symbols"])
+
+
+def _extract_file(path: str) -> dict | None:
+    from lsp_server import _native
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        log.info("cannot outline %s: %s", path, exc)
+        return None
+    return _native.extract(path, data)
+
+
+def _symbol_ranges(ls: SymscopeServer, sym: dict) -> tuple[dict, dict]:
+    rng, sel = (sym["range_utf8"], sym["selection_range_utf8"]) if ls.encoding == "utf-8" else (sym["range"], sym["selection_range"])
+    # Clients reject a selectionRange outside its range (VS Code drops the whole outline): widen.
+    start = min((rng[0], rng[1]), (sel[0], sel[1]))
+    end = max((rng[2], rng[3]), (sel[2], sel[3]))
+    full = {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
+    name = {"start": {"line": sel[0], "character": sel[1]}, "end": {"line": sel[2], "character": sel[3]}}
+    return full, name
+
+
+def _document_symbols(ls: SymscopeServer, symbols: list[dict]) -> JsonList:
+    out = JsonList()
+    stack: list[tuple[dict, list]] = [(node, out) for node in reversed(symbol_tree(symbols))]
+    while stack:
+        node, into = stack.pop()
+        sym = node["symbol"]
+        full, name = _symbol_ranges(ls, sym)
+        item = {
+            "name": sym["name"] or "<anonymous>",
+            "kind": sym.get("kind_id") or symbol_kind(sym["kind"]),
+            "range": full,
+            "selectionRange": name,
+            "children": [],
+        }
+        detail = sym.get("signature") or ""
+        if detail:
+            item["detail"] = detail if len(detail) <= DETAIL_CHARS else detail[: DETAIL_CHARS - 1] + "…"
+        into.append(item)
+        stack.extend((child, item["children"]) for child in reversed(node["children"]))
+    return out
+
+
+def _symbol_information(ls: SymscopeServer, uri: str, symbols: list[dict]) -> JsonList:
+    out = JsonList()
+    for sym in symbols:
+        _, name = _symbol_ranges(ls, sym)
+        item = {"name": sym["name"] or "<anonymous>", "kind": sym.get("kind_id") or symbol_kind(sym["kind"]), "location": {"uri": uri, "range": name}}
+        if sym.get("container"):
+            item["containerName"] = sym["container"]
+        out.append(item)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# search
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_search(ls: SymscopeServer, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict]]:
+    """(SearchResult, location info) pairs: index hits merged with open documents' hits."""
+    session = ls.session
+    searcher = session.searcher if session is not None else None
+    entries = ls._overlay_entries()
+    view, generation = ls._index_view()
+    overridden = {e.doc.rel for e in entries if e.doc.rel}
+    extra = sum(len(e.rows) for e in entries) if overridden else 0
+    fuzzy = identifier_mode and len(query.split()) < 2
+    index_hits = []
+    if searcher is not None:
+        ask = limit + min(extra, limit)
+        if identifier_mode:
+            index_hits = searcher.symbols(query, ask, **filters)
+        else:
+            index_hits = searcher.search(query, ask, **filters)
+    if fuzzy:
+        overlay_hits = ls.overlay.find_symbols(query, limit, entries, **filters)
+    else:
+        embedder = searcher.embedder if searcher is not None else None
+        overlay_hits = ls.overlay.search(
+            query, limit, entries, **{k: v for k, v in filters.items() if k in ("lang", "path", "kind")},
+            embedder=embedder, query_vector=_query_vector_of(searcher) if embedder is not None else None,
+        )
+    merged = merge_results(index_hits, overlay_hits, overridden, limit)
+    # Ranges: overlay rows carry theirs; index hits are looked up in one batch.
+    index_ids = [r.symbol_id for r in merged if r.freshness in ("indexed", "pending") and r.path not in overridden]
+    records = session.index.get_symbols(index_ids) if (session is not None and session.index is not None and index_ids) else {}
+    out = []
+    for r in merged:
+        loc = None
+        if r.path in overridden:
+            found = ls.overlay.row(r.symbol_id, view, generation)
+            if found is not None:
+                row, doc = found
+                r16, sel16, r8, sel8, _ = json.loads(row.ranges)
+                loc = {"uri": doc.uri, "range": ls.lsp_range(r16, r8), "selectionRange": ls.lsp_range(sel16, sel8)}
+        else:
+            rec = records.get(r.symbol_id)
+            if rec is not None:
+                loc = {"uri": ls.uri_for(rec.path), "range": ls.lsp_range(rec.range, rec.range_utf8),
+                       "selectionRange": ls.lsp_range(rec.selection_range, rec.selection_range_utf8)}
+        if loc is None:  # a hit whose row vanished between search and lookup: lines only
+            line = {"line": max(r.start_line - 1, 0), "character": 0}
+            loc = {"uri": ls.uri_for(r.path), "range": {"start": line, "end": line}, "selectionRange": {"start": line, "end": line}}
+        out.append((r, loc))
+    return out
+
+
+def _query_vector_of(searcher: Any) -> Callable[[str], Any] | None:
+    """The searcher's cached query embedding, so a query is embedded once for index and overlay."""
+    return getattr(searcher, "query_vector", None) or getattr(searcher, "_query_vector", None)
+
+
+async def workspace_symbol(ls: SymscopeServer, params: t.WorkspaceSymbolParams):
+    query = params.query or ""
+    if not query.strip():
+        return JsonList()
+    limit = ls.options["workspace_symbol_limit"]
+    hits = await ls.in_thread(_run_search, ls, query, limit, {}, True)
+    out = JsonList()
+    for r, loc in hits:
+        item = {"name": r.name, "kind": symbol_kind(r.kind), "location": {"uri": loc["uri"], "range": loc["selectionRange"]}}
+        container = r.qualified_name[: -len(r.name) - 1] if r.qualified_name.endswith("." + r.name) else None
+        if container:
+            item["containerName"] = container
+        out.append(item)
+    return out
+
+
+def _search_args(params: Any) -> tuple[str, int, dict[str, Any], str, bool]:
+    if not isinstance(params, dict):
+        raise JsonRpcInvalidParams.of(ValueError("symscope/search takes an object {query, limit?, lang?, path?, kind?, mode?, expand?}"))
+    query = params.get("query")
+    if not isinstance(query, str):
+        raise JsonRpcInvalidParams.of(ValueError("query must be a string"))
+    limit = params.get("limit", SEARCH_LIMIT_DEFAULT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= SEARCH_LIMIT_MAX:
+        raise JsonRpcInvalidParams.of(ValueError(f"limit must be an integer from 1 to {SEARCH_LIMIT_MAX}"))
+    filters: dict[str, Any] = {}
+    for key in ("lang", "path", "kind"):
+        value = params.get(key)
+        if value is not None and not isinstance(value, str):
+            raise JsonRpcInvalidParams.of(ValueError(f"{key} must be a string"))
+        if value:
+            filters[key] = value
+    mode = params.get("mode", "hybrid")
+    if mode not in ("hybrid", "lexical", "vector"):
+        raise JsonRpcInvalidParams.of(ValueError("mode must be hybrid, lexical or vector"))
+    expand = params.get("expand", False)
+    if not isinstance(expand, bool):
+        raise JsonRpcInvalidParams.of(ValueError("expand must be a boolean"))
+    return query, limit, filters, mode, expand
+
+
+async def symscope_search(ls: SymscopeServer, params: Any):
+    query, limit, filters, mode, expand = _search_args(params)
+    extra = dict(filters)
+    if mode != "hybrid":
+        extra["mode"] = mode
+    if expand:
+        extra["expand"] = True
+    hits = await ls.in_thread(_run_search, ls, query, limit, extra, False)
+    session = ls.session
+    return JsonDict(query=query, state=session.state if session is not None else "starting", results=[_search_item(r, loc) for r, loc in hits])
+
+
+def _search_item(r: Any, loc: dict) -> dict[str, Any]:
+    return {
+        "name": r.name, "qualifiedName": r.qualified_name, "kind": r.kind, "symbolKind": symbol_kind(r.kind),
+        "language": r.language, "path": r.path, "uri": loc["uri"], "range": loc["range"],
+        "selectionRange": loc["selectionRange"], "startLine": r.start_line, "endLine": r.end_line,
+        "score": r.score, "signature": r.signature, "snippet": r.snippet, "why": r.why,
+        "freshness": r.freshness, "symbolId": r.symbol_id,
+    }
+
+
+async def search_command(ls: SymscopeServer, query: str, *rest: Any):
+    """`symscope.search` (query, [limit | {limit, lang, path, kind, mode, expand}])."""
+    params: dict[str, Any] = {"query": query}
+    if not isinstance(query, str):
+        raise JsonRpcInvalidParams.of(ValueError("the first argument of symscope.search is the query string"))
+    if rest:
+        if len(rest) > 1:
+            raise JsonRpcInvalidParams.of(ValueError("symscope.search takes (query, [limit | options])"))
+        extra = _as_plain(rest[0])
+        if isinstance(extra, dict):
+            params.update(extra)
+        elif extra is not None:
+            params["limit"] = extra
+    return await symscope_search(ls, params)
+
+
+def _as_plain(value: Any) -> Any:
+    """pygls structures untyped JSON objects into namedtuples; turn them back into dicts."""
+    if hasattr(value, "_asdict"):
+        return {k: _as_plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list):
+        return [_as_plain(v) for v in value]
+    return value
+
+
+async def symscope_status(ls: SymscopeServer, params: Any):
+    return JsonDict(await ls.in_thread(ls.status_payload))
+
+
+async def status_command(ls: SymscopeServer, *args: Any):
+    return JsonDict(await ls.in_thread(ls.status_payload))
+
+
+def reindex_command(ls: SymscopeServer, *args: Any):
+    if ls.session is None:
+        raise JsonRpcInvalidRequest.of(ValueError("no workspace is open"))
+    ls.session.files_changed([], structural=True)
+    return JsonDict(ls.status_payload())
+
+
+# --------------------------------------------------------------------------------------------------
+# registration
+# --------------------------------------------------------------------------------------------------
+
+FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
+    (t.INITIALIZE, initialize, None),
+    (t.INITIALIZED, initialized, None),
+    (t.SHUTDOWN, shutdown, None),
+    (t.TEXT_DOCUMENT_DID_OPEN, did_open, None),
+    (t.TEXT_DOCUMENT_DID_CHANGE, did_change, None),
+    (t.TEXT_DOCUMENT_DID_SAVE, did_save, t.SaveOptions(include_text=True)),
+    (t.TEXT_DOCUMENT_DID_CLOSE, did_close, None),
+    (t.WORKSPACE_DID_CHANGE_WATCHED_FILES, did_change_watched_files, None),
+    (t.WORKSPACE_DID_CHANGE_CONFIGURATION, did_change_configuration, None),
+    (t.TEXT_DOCUMENT_DOCUMENT_SYMBOL, document_symbol, t.DocumentSymbolOptions(label="symscope")),
+    (t.WORKSPACE_SYMBOL, workspace_symbol, None),
+    (SEARCH_REQUEST, symscope_search, None),
+    (STATUS_REQUEST, symscope_status, None),
+]
+COMMANDS: list[tuple[str, Callable[..., Any]]] = [
+    (SEARCH_COMMAND, search_command),
+    (STATUS_COMMAND, status_command),
+    (REINDEX_COMMAND, reindex_command),
+]
+
+
+def create_server(base_settings: dict[str, Any] | None = None, *, mcp_port: int | None = None) -> SymscopeServer:
+    server = SymscopeServer(base_settings, mcp_port=mcp_port)
+    for method, handler, options in FEATURES:
+        server.feature(method, options)(handler)
+    for name, handler in COMMANDS:
+        server.command(name)(handler)
+    return server
+
+
+# --------------------------------------------------------------------------------------------------
+# stdio transport that survives hostile input
+# --------------------------------------------------------------------------------------------------
+
+MAX_CONTENT_LENGTH = 256 * 1024 * 1024  # larger claims are treated as garbage, never allocated
+MAX_HEADER_BYTES = 64 * 1024  # header bytes without a terminator beyond this are garbage
+_CONTENT_LENGTH = re.compile(rb"Content-Length[ \t]*:[ \t]*([0-9]+)[ \t]*\r?\n", re.IGNORECASE)
+_HEADER_NAME = re.compile(rb"Content-Length[ \t]*:", re.IGNORECASE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A complete header block: what a body can never contain if it is valid JSON (no raw newlines in
+# strings, no bare words outside them). Finding one inside a body means the body lied about its length.
+_HEADER_BLOCK = re.compile(rb"Content-Length[ \t]*:[ \t]*[0-9]+[ \t]*\r?\n(?:[^\r\n]{0,1024}\r?\n){0,16}?\r?\n", re.IGNORECASE)
+
+
+class FrameParser:
+    """Bytes in, message bodies out; never raises, never preallocates, resynchronises on headers."""
+
+    def __init__(self, max_length: int = MAX_CONTENT_LENGTH) -> None:
+        self.buf = bytearray()
+        self.max_length = max_length
+        self.expect: int | None = None  # body length once a header block was read
+        self.scanned = 0  # how far the pending body was searched for a header block
+        self.problems: list[str] = []
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buf += data
+        bodies: list[bytes] = []
+        while True:
+            if self.expect is None:
+                if not self._read_header():
+                    return bodies
+                continue
+            body = self._read_body()
+            if body is None:
+                return bodies
+            bodies.append(body)
+
+    def _problem(self, message: str) -> None:
+        log.warning("transport: %s", message)
+        self.problems.append(message)
+        del self.problems[:-100]
+
+    def _read_header(self) -> bool:
+        buf = self.buf
+        m = _HEADER_NAME.search(buf)
+        if m is None:
+            if len(buf) > MAX_HEADER_BYTES:
+                self._problem(f"discarded {len(buf) - 32} bytes without a Content-Length header")
+                del buf[:-32]  # keep a tail: a header may be arriving split in two
+            return False
+        if m.start() > 0:
+            junk = bytes(buf[: m.start()])
+            if junk.strip():
+                self._problem(f"discarded {len(junk)} bytes before a header")
+            del buf[: m.start()]
+        end = _HEADER_END.search(buf)
+        if end is None:
+            if len(buf) > MAX_HEADER_BYTES:
+                self._problem("header block without an end; discarded")
+                del buf[: len(b"Content-Length:")]
+                return True
+            return False
+        block = bytes(buf[: end.end()])
+        # The last Content-Length in the block wins: an earlier one belonged to a broken header.
+        lengths = _CONTENT_LENGTH.findall(block)
+        later = _HEADER_NAME.search(buf, 1, end.start())
+        if later is not None:  # another header starts inside this block: this one is broken
+            self._problem("malformed header block; resynchronising on the next header")
+            del buf[: later.start()]
+            return True
+        del buf[: end.end()]
+        if not lengths:
+            self._problem("header block without a valid Content-Length; discarded")
+            return True
+        length = int(lengths[-1])
+        if length > self.max_length:
+            self._problem(f"Content-Length {length} exceeds {self.max_length}; frame discarded")
+            return True
+        self.expect = length
+        self.scanned = 0
+        return True
+
+    def _read_body(self) -> bytes | None:
+        n = self.expect
+        assert n is not None
+        buf = self.buf
+        window = min(len(buf), n + 1024)
+        # Search what arrived since the last look (with some overlap) for a header block.
+        start = max(0, self.scanned - 1100)
+        m = _HEADER_BLOCK.search(buf, start, window) if window > start else None
+        if m is not None and m.start() < n:
+            self._problem(f"a message declared {n} bytes but the next header starts after {m.start()}; resynchronised")
+            body = bytes(buf[: m.start()])
+            del buf[: m.start()]
+            self.expect = None
+            return body  # handed on: it fails as JSON and is logged there
+        self.scanned = window
+        if len(buf) < n:
+            return None
+        body = bytes(buf[:n])
+        del buf[:n]
+        self.expect = None
+        return body
+
+
+class _FrameWriter:
+    """Writes whole frames to the protocol's own copy of stdout, one writer at a time."""
+
+    def __init__(self, out) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._out.write(data)
+                self._out.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                self._closed = True
+                log.error("client connection lost")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            try:
+                self._out.close()
+            except OSError:
+                pass
+
+
+def handle_body(server: SymscopeServer, body: bytes) -> None:
+    """One frame body -> the protocol; malformed messages are answered or logged, never raised."""
+    protocol = server.protocol
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        log.warning("transport: body is not JSON (%s): %r", exc.__class__.__name__, body[:80])
+        return
+    if not isinstance(raw, dict):
+        log.warning("transport: a JSON-RPC message must be an object, got %s", type(raw).__name__)
+        return
+    msg_id = raw.get("id")
+    valid_id = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+    is_request = "method" in raw and "id" in raw
+
+    def reject(error: JsonRpcException) -> None:
+        if is_request and valid_id:
+            protocol._send_response(msg_id, error=error.to_response_error())
+        else:
+            log.warning("transport: dropped malformed message: %s", error)
+
+    if raw.get("jsonrpc") != "2.0":
+        return reject(JsonRpcInvalidRequest.of(ValueError("jsonrpc must be '2.0'")))
+    if "method" in raw and not isinstance(raw["method"], str):
+        return reject(JsonRpcInvalidRequest.of(ValueError("method must be a string")))
+    if "id" in raw and not valid_id and not (msg_id is None and "method" not in raw):
+        log.warning("transport: message with an invalid id %r dropped", msg_id)
+        return
+    try:
+        method = raw.get("method")
+        if isinstance(method, str) and method not in t.METHOD_TO_TYPES:
+            # Our own methods take plain JSON (pygls would turn objects into namedtuples).
+            message = (
+                JsonRPCRequestMessage(id=msg_id, method=method, jsonrpc="2.0", params=raw.get("params"))
+                if "id" in raw
+                else JsonRPCNotification(method=method, jsonrpc="2.0", params=raw.get("params"))
+            )
+        else:
+            message = protocol.structure_message(raw)
+    except JsonRpcException as exc:
+        return reject(exc)
+    except Exception as exc:
+        return reject(JsonRpcInternalError.of(sys.exc_info()) if not isinstance(exc, RecursionError) else JsonRpcInvalidParams())
+    try:
+        protocol.handle_message(message)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception:
+        log.exception("transport: handling %s failed", raw.get("method") or "a response")
+        if is_request and valid_id:
+            protocol._send_response(msg_id, error=JsonRpcInternalError.of(sys.exc_info()).to_response_error())
+
+
+def serve_stdio(server: SymscopeServer, stdin_fd: int = 0, stdout_fd: int = 1) -> int:
+    """Serve on stdin/stdout until `exit` or end of input; returns the process exit code."""
+    out = os.fdopen(os.dup(stdout_fd), "wb", buffering=0)
+    # From here on fd 1 is stderr: a stray print (ours, a library's, native code's) cannot corrupt frames.
+    os.dup2(2, stdout_fd)
+    sys.stdout = sys.stderr
+    writer = _FrameWriter(out)
+    server.protocol.set_writer(writer)
+    # Fewer, cheaper collections: requests allocate many short-lived objects over a large heap.
+    gc.set_threshold(50_000, 20, 50)
+    code = 0
+    try:
+        asyncio.run(_serve(server, stdin_fd))
+    except SystemExit as exc:  # the `exit` notification
+        code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        session, server.session = server.session, None
+        if session is not None:
+            session.stop(timeout=3.0)
+        server.queries.shutdown(wait=False, cancel_futures=True)
+        writer.close()
+    return code
+
+
+async def _serve(server: SymscopeServer, stdin_fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    server.loop = loop
+    done = asyncio.Event()
+    parser = FrameParser()
+
+    def dispatch(body: bytes) -> None:
+        handle_body(server, body)
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(stdin_fd, 1 << 16)
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                log.error("reading stdin failed: %s", exc)
+                chunk = b""
+            if not chunk:
+                loop.call_soon_threadsafe(done.set)
+                return
+            for body in parser.feed(chunk):
+                loop.call_soon_threadsafe(dispatch, body)
+
+    threading.Thread(target=read, name="symscope-stdin", daemon=True).start()
+    await done.wait()
+    log.info("end of input: the client went away")
+
+
+# --------------------------------------------------------------------------------------------------
+# entry point (called by `symscope lsp`)
+# --------------------------------------------------------------------------------------------------
+
+
+def main(base_settings: dict[str, Any] | None = None, *, mcp_port: int | None = None) -> int:
+    if logging.getLogger().level > logging.DEBUG:
+        # pygls logs every message body at INFO: only at -vv.
+        logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLogger().level))
+    if mcp_port is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("lsp_server.mcp_tools") is None:
+            print("symscope: --mcp-port: MCP support not installed (lsp_server.mcp_tools is missing)", file=sys.stderr)
+            return 2
+    server = create_server(base_settings, mcp_port=mcp_port)
+    return serve_stdio(server)
