@@ -135,6 +135,14 @@ FUSION_WEIGHTS = {
 MAX_PLAIN_WORDS = 2  # a keyword query of at most this many plain words also ranks exact names
 
 
+# Multipliers on fused scores for natural-language and mixed queries (identifier queries are left
+# alone: asking for a name means that name, whatever its kind).
+KIND_PRIOR = {
+    "field": 0.8, "property": 0.8, "variable": 0.8, "constant": 0.8, "key": 0.7, "string": 0.7,
+    "enummember": 0.8, "object": 0.9,
+}
+
+
 def query_shape(query: str) -> Literal["identifier", "mixed", "natural"]:
     """'identifier': the whole query is one (possibly qualified) identifier, `load_config`, `parse`;
     'mixed': several words, at least one code-shaped (`where is getUserName used`); 'natural':
@@ -203,6 +211,15 @@ class Searcher:
         for sid, bonus in exact_tier.items():
             fused[sid] = fused.get(sid, 0.0) + bonus
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        if shape != "identifier":
+            # A question is usually answered by code that does something: among near-equal fused
+            # scores, prefer functions and types over fields, keys and headings.
+            pool = ranked[:per_list]
+            kinds = self.index.get_symbols([sid for sid, _ in pool])
+            ranked = sorted(
+                ((sid, score * KIND_PRIOR.get(kinds[sid].kind, 1.0) if sid in kinds else score) for sid, score in pool),
+                key=lambda kv: (-kv[1], kv[0]),
+            )
         top = ranked[: limit if not expand else max(limit, EXPAND_FROM)]
         records = self.index.get_symbols([sid for sid, _ in top])
         scores = dict(top)

@@ -311,3 +311,24 @@ def test_real_default_model_end_to_end(tmp_path):
         vector_only = s.search("split source text into lexical tokens", 3, mode="vector")
         assert {"Tokenizer", "Tokenizer.next_token"} & set(names(vector_only))
         assert ix.update().embedded == 0
+
+
+_FIELD_AND_FUNCTION = {
+    "app/limits.py": '''
+        failed_upload_retry = 3
+
+        def send_again(client, path):
+            """Retry a failed upload of one file."""
+            return client.put(path)
+        ''',
+}
+
+
+def test_questions_prefer_code_that_acts_over_fields_with_the_same_words(tmp_path):
+    root = make_workspace(tmp_path / "ws", _FIELD_AND_FUNCTION)
+    with open_index(root, tmp_path / "idx") as ix:
+        ix.update()
+        s = Searcher(ix, ix.embedder)
+        assert names(s.search("where do we retry a failed upload", 3))[0] == "send_again"
+        # Asking for a name still means that name, whatever its kind.
+        assert names(s.search("failed_upload_retry", 3))[0] == "failed_upload_retry"
