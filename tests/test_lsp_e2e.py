@@ -19,9 +19,9 @@ from tests.lsp_support import (
     EMOJI_LINE,
     StatusRecorder,
     init_options,
+    make_workspace,
     plain,
     request,
-    make_workspace,
     server_command,
     server_env,
     utf8_col,
@@ -143,9 +143,7 @@ async def test_workspace_symbol_fuzzy_and_natural_language(client: LanguageClien
 
 
 async def test_custom_search_request_and_command(client: LanguageClient):
-    res = await request(client, 
-        "symscope/search", {"query": "read the settings file from disk", "limit": 3}
-    )
+    res = await request(client, "symscope/search", {"query": "read the settings file from disk", "limit": 3})
     top = res["results"][0]
     assert top["name"] == "load_config" and top["freshness"] == "indexed"
     assert top["uri"] == _uri(client, "pkg/config.py") and top["path"] == "pkg/config.py"

@@ -9,7 +9,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
 from lsprotocol import types as t
 from pytest_lsp import client_capabilities
 from pytest_lsp.client import make_test_lsp_client

@@ -4,7 +4,6 @@ against the real server on a fixture workspace: outline, workspace symbols, :Sym
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
