@@ -319,6 +319,20 @@ def test_update_files_reindexes_known_and_discovers_new(index, ws):
     assert "load_config" not in ids_by_name(index)
 
 
+def test_update_files_never_reads_through_a_link_out_of_the_workspace(index, ws, tmp_path):
+    outside = tmp_path / "outside_secret.py"
+    outside.write_text("def leaked_secret_function():\n    pass\n")
+    config = ws / "pkg/config.py"
+    config.unlink()
+    config.symlink_to(outside)
+    index.update_files([config])
+    names = ids_by_name(index)
+    assert "leaked_secret_function" not in names
+    assert "load_config" not in names  # the file as the index knew it is gone
+    index.update()  # the scan agrees: links are not followed
+    assert "leaked_secret_function" not in ids_by_name(index)
+
+
 def test_filters_are_bound_parameters(index):
     store: Store = index.store
     flt = SymbolFilter(language="python", kind="function", path_glob="pkg/*.py")

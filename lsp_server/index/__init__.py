@@ -395,7 +395,9 @@ class Index:
                 if rel is None:
                     continue
                 full = self.root / rel
-                if not full.exists():
+                if not full.exists() or not self._is_plain_file_inside(full):
+                    # The scan never follows links: a file swapped for a link (possibly to outside
+                    # the workspace) is gone from the index, never read through the link.
                     if rel in known:
                         deleted.append(rel)
                     continue
@@ -435,6 +437,15 @@ class Index:
         stats.errors.extend(self.store.file_errors())
         stats.pending = self.store.pending_count()
         stats.seconds = time.perf_counter() - started
+
+    def _is_plain_file_inside(self, full: Path) -> bool:
+        """Not a symbolic link, and inside the workspace by real path (a linked parent folder
+        could lead elsewhere)."""
+        if full.is_symlink():
+            return False
+        real_root = os.path.realpath(self.root)
+        real = os.path.realpath(full)
+        return os.path.commonpath([real_root, real]) == real_root
 
     def _relative(self, raw: str | os.PathLike[str]) -> str | None:
         p = Path(raw)
