@@ -140,7 +140,9 @@ fn extract<'py>(
     let lang = language.map(language_id).transpose()?;
     let cancel = AtomicBool::new(false);
     let max = max_file_size.unwrap_or(u64::MAX);
-    let outcome = py.detach(|| scan::extract_bytes(path, data, lang, max, Duration::from_millis(timeout_ms), &cancel));
+    let outcome = py.detach(|| {
+        scan::extract_bytes(path, data, scan::hash_hex(data), lang, max, Duration::from_millis(timeout_ms), &cancel)
+    });
     outcome_to_dict(py, &outcome)
 }
 

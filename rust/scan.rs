@@ -106,8 +106,17 @@ fn bracket_depth(data: &[u8]) -> usize {
 }
 
 /// Extracts one in-memory file: detection, skip policy, then the parse under `timeout`.
-pub fn extract_bytes(path: &str, data: &[u8], language: Option<LanguageId>, max_file_size: u64, timeout: Duration, cancel: &AtomicBool) -> FileOutcome {
-    let mut out = FileOutcome { path: path.to_string(), size: data.len() as u64, content_hash: hash_hex(data), ..Default::default() };
+/// `content_hash` is `hash_hex(data)`, which callers already computed to compare with what they know.
+pub fn extract_bytes(
+    path: &str,
+    data: &[u8],
+    content_hash: String,
+    language: Option<LanguageId>,
+    max_file_size: u64,
+    timeout: Duration,
+    cancel: &AtomicBool,
+) -> FileOutcome {
+    let mut out = FileOutcome { path: path.to_string(), size: data.len() as u64, content_hash, ..Default::default() };
     let lang = language.or_else(|| languages::detect(path, Some(&data[..data.len().min(BINARY_SNIFF_BYTES)])));
     out.language = lang.map(|l| LANGUAGES[l].name);
     if let Some(reason) = skip_reason(data, max_file_size) {
@@ -201,7 +210,7 @@ fn process(root: &Path, path: &Path, opts: &ScanOptions, cancel: &AtomicBool) ->
     }
     // The name already chose the language; `.h` headers are re-detected from their content.
     let lang = if path.extension().is_some_and(|e| e == "h") { None } else { Some(lang) };
-    let mut result = extract_bytes(&rel, &data, lang, opts.max_file_size, opts.timeout, cancel);
+    let mut result = extract_bytes(&rel, &data, hash, lang, opts.max_file_size, opts.timeout, cancel);
     result.mtime_ns = out.mtime_ns;
     Some(result)
 }
