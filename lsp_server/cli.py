@@ -54,37 +54,23 @@ def _register_languages(sub: argparse._SubParsersAction) -> None:
 # -- outline -----------------------------------------------------------------------------------
 
 
-def _outline_record(display_path: str, result: dict) -> dict:
-    from lsp_server.outline import outline_json, symbol_tree
+def _print_outline(display_path: str, result: dict, as_json: bool) -> None:
+    """One file's outline: a JSON object per line, or a header and an indented tree."""
+    from lsp_server.outline import outline_json, outline_text, symbol_tree
 
-    record = {
-        "path": display_path,
-        "language": result["language"],
-        "symbols": outline_json(symbol_tree(result["symbols"])),
-    }
-    for key in ("skipped", "error"):
-        if result.get(key):
-            record[key] = result[key]
-    if result.get("has_error"):
-        record["has_error"] = True
-    if result.get("timed_out"):
-        record["timed_out"] = True
-    return record
-
-
-def _print_outline(record: dict, as_json: bool, result: dict) -> None:
-    from lsp_server.outline import outline_text, symbol_tree
-
+    tree = symbol_tree(result["symbols"])
+    notes = {key: result[key] for key in ("skipped", "error") if result.get(key)}
+    notes |= {key: True for key in ("has_error", "timed_out") if result.get(key)}
     if as_json:
-        _print_json(record)
+        _print_json({"path": display_path, "language": result["language"], "symbols": outline_json(tree), **notes})
         return
-    header = f"{record['path']} ({record['language'] or 'unknown language'})"
-    notes = [f"skipped: {record['skipped']}"] if record.get("skipped") else []
-    notes += [f"error: {record['error']}"] if record.get("error") else []
-    notes += ["syntax errors"] if record.get("has_error") else []
-    notes += ["parse time budget exceeded"] if record.get("timed_out") else []
-    print(header + (f"  [{'; '.join(notes)}]" if notes else ""))
-    for line in outline_text(symbol_tree(result["symbols"])):
+    labels = [f"skipped: {notes['skipped']}"] if "skipped" in notes else []
+    labels += [f"error: {notes['error']}"] if "error" in notes else []
+    labels += ["syntax errors"] if "has_error" in notes else []
+    labels += ["parse time budget exceeded"] if "timed_out" in notes else []
+    header = f"{display_path} ({result['language'] or 'unknown language'})"
+    print(header + (f"  [{'; '.join(labels)}]" if labels else ""))
+    for line in outline_text(tree):
         print("  " + line)
 
 
@@ -98,8 +84,7 @@ def _cmd_outline(args: argparse.Namespace) -> int:
             scanner = _native.Scanner(str(path), max_file_size=args.max_file_size, timeout_ms=args.timeout_ms)
             results = sorted((r for batch in scanner for r in batch), key=lambda r: r["path"])
             for result in results:
-                display = os.path.join(raw, result["path"])
-                _print_outline(_outline_record(display, result), args.json, result)
+                _print_outline(os.path.join(raw, result["path"]), result, args.json)
             continue
         try:
             data = path.read_bytes()
@@ -110,7 +95,7 @@ def _cmd_outline(args: argparse.Namespace) -> int:
         result = _native.extract(
             str(path), data, language=args.language, timeout_ms=args.timeout_ms, max_file_size=args.max_file_size
         )
-        _print_outline(_outline_record(raw, result), args.json, result)
+        _print_outline(raw, result, args.json)
     return status
 
 
