@@ -67,13 +67,19 @@ class Settings:
         return cls(root=root_path, **values)
 
 
-def default_index_dir(root: Path) -> Path:
+def cache_root() -> Path:
+    """The user's symscope cache folder (default indexes live in its `indexes/`); ours alone, so
+    the index layer keeps it private (0700) along with every index below it."""
     import platformdirs
 
+    return Path(platformdirs.user_cache_dir("symscope"))
+
+
+def default_index_dir(root: Path) -> Path:
     real = os.path.realpath(root)
     digest = hashlib.blake2b(real.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(real).name) or "root"
-    return Path(platformdirs.user_cache_dir("symscope")) / "indexes" / f"{name}-{digest}"
+    return cache_root() / "indexes" / f"{name}-{digest}"
 
 
 _TYPES: dict[str, tuple[type, ...]] = {

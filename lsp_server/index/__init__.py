@@ -11,6 +11,7 @@ Layout of an index directory:
     lance/                    vectors, one table per model (vectors.py)
     write.lock                the single-writer flock (lock.py)
     quarantine/               stores that could not be opened, moved aside, never read again
+All of it is private to its owner: dirs 0700, files 0600 (privacy.py).
 
 Must never: write when it is not the writer, build SQL or filters from strings (store.py and
 vectors.py bind everything), import onnxruntime (embedders come in through the Embedder protocol),
@@ -34,7 +35,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lsp_server.config import Settings
+from lsp_server.config import Settings, cache_root
+from lsp_server.index import privacy
 from lsp_server.index.lock import WriterLock
 from lsp_server.index.records import RECORDS_VERSION, file_rows
 from lsp_server.index.store import (
@@ -159,6 +161,8 @@ class UpdateStats:
     seconds: float = 0.0
     pending: int = 0
     cancelled: bool = False
+    # "path: reason" of files whose parser crashed, hung or ran out of memory (skipped until changed)
+    parser_failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -174,6 +178,7 @@ class IndexStatus:
     index_bytes: int
     last_error: str | None
     is_writer: bool
+    parser_failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -190,7 +195,9 @@ class Index:
         self.root = settings.root
         self.index_dir = settings.resolved_index_dir
         self.embedder = embedder
-        self.index_dir.mkdir(parents=True, exist_ok=True)
+        # Private (0700 dirs, 0600 files): the index holds copies of the code. See privacy.py.
+        privacy.restrict_umask()
+        privacy.make_private_dir(self.index_dir, cache_root())
         self._lock = WriterLock(self.index_dir)
         self._readonly = readonly
         self._sync_lock = threading.Lock()
@@ -270,6 +277,7 @@ class Index:
         return True
 
     def _after_becoming_writer(self) -> None:
+        privacy.tighten_tree(self.index_dir)  # an index made world-readable before is made private
         self.store.writable = True
         if self.store.get_meta("records_version") != RECORDS_VERSION:
             # Rows were derived by an older recipe: re-derive them all on the next update.
@@ -435,6 +443,7 @@ class Index:
         stats.symbols = symbols
         stats.skipped = self.store.skip_reasons()
         stats.errors.extend(self.store.file_errors())
+        stats.parser_failures = self.store.parser_failures()
         stats.pending = self.store.pending_count()
         stats.seconds = time.perf_counter() - started
 
@@ -665,6 +674,7 @@ class Index:
             index_bytes=self.store.bytes_on_disk() + self.vectors.bytes_on_disk(),
             last_error=self.store.get_meta("last_error"),
             is_writer=self.is_writer,
+            parser_failures=self.store.parser_failures(),
         )
 
     def is_empty(self) -> bool:
