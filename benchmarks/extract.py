@@ -7,12 +7,16 @@ Corpora (all fetched reproducibly through the registries):
           crates pinned by this repository's Cargo.lock (`cargo fetch`), copied into one folder.
 
 For each corpus and each process count (1 and 2) it measures, median of --repeat runs:
-  symscope  the native Scanner (parallel walk + read + blake3 + parse + query + conversion to Python
-            objects), `threads` = process count;
+  symscope  the native Scanner as the index runs it (parallel walk + read + blake3, parsing in
+            supervised worker processes, conversion to Python objects), `threads` = process count;
+            every run starts its workers afresh (process start and query compilation included);
+  symscope_in_process  the same scan with the grammars in this process (`supervised=False`), whose
+            compiled queries stay warm between runs: the cost of supervision is the ratio of the two;
   ctags     `ctags -R --output-format=json --fields=+nKS` writing to a file; with 2 processes the file
             list is split in two halves (balanced by bytes) and two ctags run at once.
 Plus the latency of re-outlining a 5,000-line file after a one-line edit (incremental reparse with
-Tree::edit through `_native.Document`), median and p95 over --edits edits.
+Tree::edit through `_native.Document`), median and p95 over --edits edits, in the supervised document
+host (as the language server runs it) and in-process.
 
 Prints one JSON document on stdout; progress on stderr.
 """
@@ -78,10 +82,12 @@ def stdlib_corpus() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
 
-def symscope_scan(root: Path, threads: int, excludes: list[str]) -> dict:
+def symscope_scan(root: Path, threads: int, excludes: list[str], supervised: bool = True) -> dict:
+    if supervised:
+        _native.configure_workers()  # stops idle workers: this run starts its own, as `symscope index` does
     t0 = time.perf_counter()
     files = symbols = nbytes = skipped = 0
-    for batch in _native.Scanner(str(root), threads=threads, excludes=excludes):
+    for batch in _native.Scanner(str(root), threads=threads, excludes=excludes, supervised=supervised):
         for r in batch:
             if r["skipped"] or r["error"]:
                 skipped += 1
@@ -148,19 +154,24 @@ def median_run(fn, repeat: int) -> dict:
     return runs[len(runs) // 2]
 
 
-def compare(name: str, root: Path, excludes: list[str], repeat: int) -> dict:
+def compare(name: str, root: Path, excludes: list[str], repeat: int, with_ctags: bool = True) -> dict:
     log.info("%s: listing files under %s", name, root)
     files = file_list(root, excludes)
     out: dict = {"corpus": name, "root": str(root), "files": len(files),
                  "megabytes": round(sum(s for _, s in files) / 1e6, 2), "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         for processes in (1, 2):
-            log.info("%s: symscope with %d thread(s)", name, processes)
+            log.info("%s: symscope with %d thread(s), supervised and in-process", name, processes)
             ours = rates(median_run(lambda: symscope_scan(root, processes, excludes), repeat))
-            log.info("%s: ctags with %d process(es)", name, processes)
-            theirs = rates(median_run(lambda: ctags_run(files, processes, Path(tmp)), repeat))
-            out["runs"].append({"processes": processes, "symscope": ours, "ctags": theirs,
-                                "wall_ratio_symscope_over_ctags": round(ours["seconds"] / theirs["seconds"], 2)})
+            bare = rates(median_run(lambda: symscope_scan(root, processes, excludes, supervised=False), repeat))
+            run = {"processes": processes, "symscope": ours, "symscope_in_process": bare,
+                   "supervision_wall_ratio": round(ours["seconds"] / bare["seconds"], 3)}
+            if with_ctags:
+                log.info("%s: ctags with %d process(es)", name, processes)
+                theirs = rates(median_run(lambda: ctags_run(files, processes, Path(tmp)), repeat))
+                run["ctags"] = theirs
+                run["wall_ratio_symscope_over_ctags"] = round(ours["seconds"] / theirs["seconds"], 2)
+            out["runs"].append(run)
     return out
 
 
@@ -174,12 +185,12 @@ EDIT_UNITS = {
 }
 
 
-def edit_latency(language: str, edits: int) -> dict:
+def edit_latency(language: str, edits: int, supervised: bool = True) -> dict:
     """Re-outline a 5,000-line file after a one-line edit: the incremental re-parse (Tree::edit)
     and the outline extraction, timed apart."""
     text = "".join(EDIT_UNITS[language].format(i=i) for i in range(500)).encode()
     assert text.count(b"\n") >= 5000
-    doc = _native.Document(language, text)
+    doc = _native.Document(language, text, supervised=supervised)
     marker = b"return value * 2"
     positions = [i for i in range(len(text)) if text.startswith(marker, i)][:edits]
     reparse, outline = [], []
@@ -188,7 +199,7 @@ def edit_latency(language: str, edits: int) -> dict:
         t0 = time.perf_counter()
         doc.edit(start, start + 1, str(3 + n % 5).encode())
         t1 = time.perf_counter()
-        result = doc.symbols()
+        result = doc.symbols(references=False)  # what an outline asks for
         t2 = time.perf_counter()
         reparse.append((t1 - t0) * 1000)
         outline.append((t2 - t0) * 1000)
@@ -202,7 +213,7 @@ def edit_latency(language: str, edits: int) -> dict:
     def p95(values: list[float]) -> float:
         return round(sorted(values)[int(len(values) * 0.95) - 1], 2)
 
-    return {"language": language, "lines": text.count(b"\n"), "symbols": 1500, "edits": len(outline),
+    return {"language": language, "supervised": supervised, "lines": text.count(b"\n"), "symbols": 1500, "edits": len(outline),
             "incremental_reparse_ms_median": round(statistics.median(reparse), 2),
             "edit_to_outline_ms_median": round(statistics.median(outline), 2), "edit_to_outline_ms_p95": p95(outline),
             "full_parse_and_outline_ms_median": round(statistics.median(full), 2)}
@@ -213,19 +224,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=["stdlib", "multi", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--edits", type=int, default=100)
+    parser.add_argument("--no-ctags", action="store_true", help="only symscope's own figures (supervised vs in-process)")
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
-    if not shutil.which("ctags"):
+    with_ctags = not args.no_ctags
+    if with_ctags and not shutil.which("ctags"):
         print("ctags not found: apt-get install universal-ctags", file=sys.stderr)
         return 2
-    version = subprocess.run(["ctags", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    version = subprocess.run(["ctags", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if with_ctags else None
     report: dict = {"machine": {"cpus": os.cpu_count()}, "ctags": version, "symscope_native": _native.__version__,
                     "corpora": []}
     if args.corpus in ("stdlib", "both"):
-        report["corpora"].append(compare("stdlib", stdlib_corpus(), ["site-packages"], args.repeat))
+        report["corpora"].append(compare("stdlib", stdlib_corpus(), ["site-packages"], args.repeat, with_ctags))
     if args.corpus in ("multi", "both"):
-        report["corpora"].append(compare("multi", multi_corpus(), [], args.repeat))
-    report["edit_latency"] = [edit_latency(lang, args.edits) for lang in EDIT_UNITS]
+        report["corpora"].append(compare("multi", multi_corpus(), [], args.repeat, with_ctags))
+    report["edit_latency"] = [edit_latency(lang, args.edits, supervised) for lang in EDIT_UNITS for supervised in (True, False)]
     print(json.dumps(report, indent=1))
     return 0
 

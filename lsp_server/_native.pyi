@@ -61,6 +61,18 @@ class LanguageInfo(TypedDict):
 
 class NativeError(Exception): ...
 
+class ParserCrashed(NativeError):
+    """The parser worker died on a document's current text (that text is never parsed again)."""
+
+class WorkerStats(TypedDict):
+    started: int  # parser worker processes started so far
+    deaths: int  # workers that died on a request (crash, hang, memory ceiling)
+    hangs: int  # of those, killed by the watchdog
+    alive: int
+    memory_mb: int  # memory a worker may take beyond its start-up size
+    hang_ms: int  # allowance past a request's parse budget before the watchdog kills
+    command: list[str]
+
 def languages() -> list[LanguageInfo]: ...
 def detect_language(path: str, head: bytes | None = None) -> str | None: ...
 def extract(
@@ -68,7 +80,27 @@ def extract(
     data: bytes,
     language: str | None = None,
     timeout_ms: int = 2000,
-) -> FileResult: ...
+    max_file_size: int | None = None,
+    supervised: bool = True,
+) -> FileResult:
+    """Parses in a supervised worker unless supervised=False (trusted input only): a grammar that
+    crashes, hangs or exceeds the memory ceiling makes the result `skipped` with the reason,
+    "parser crashed (signal 6: SIGABRT): ...", "parser hung (...)", "parser exceeded ..."."""
+
+def configure_workers(
+    command: list[str] | None = None,
+    cwd: str | None = None,
+    memory_mb: int | None = None,
+    hang_ms: int | None = None,
+    idle_ms: int | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Changes how parser workers start and are bounded (None keeps a value); idle workers and the
+    document host are stopped so the next request uses the new settings."""
+
+def worker_stats() -> WorkerStats: ...
+def serve_worker() -> None:
+    """A parser worker's main loop on stdin/stdout (`python -m lsp_server._worker`)."""
 def hash_bytes(data: bytes) -> str: ...
 
 class Scanner(Iterator[list[FileResult]]):
@@ -89,6 +121,7 @@ class Scanner(Iterator[list[FileResult]]):
         batch_size: int = 256,
         timeout_ms: int = 2000,
         excludes: list[str] | None = None,
+        supervised: bool = True,
     ) -> None: ...
     def __iter__(self) -> Scanner: ...
     def __next__(self) -> list[FileResult]: ...
@@ -97,11 +130,17 @@ class Scanner(Iterator[list[FileResult]]):
     def files_seen(self) -> int: ...
 
 class Document:
-    """An open document kept as a tree-sitter tree and re-parsed incrementally after each edit."""
+    """An open document kept as a tree-sitter tree and re-parsed incrementally after each edit, in
+    the supervised document host (or in this process with supervised=False)."""
 
-    def __init__(self, language: str, text: bytes, timeout_ms: int = 2000, max_file_size: int = 2_000_000) -> None:
+    def __init__(
+        self, language: str, text: bytes, timeout_ms: int = 2000, max_file_size: int = 2_000_000, supervised: bool = True
+    ) -> None:
         """Text that the scan's skip policy rejects (binary, minified, deeply nested, too large) is
         kept but not parsed: symbols() then reports `skipped` with the reason."""
+    @property
+    def failure(self) -> str | None:
+        """Why the parser died on the current text, if it did."""
     @property
     def language(self) -> str: ...
     @property
@@ -110,4 +149,5 @@ class Document:
         """Replace text[start_byte:old_end_byte] with new_text and re-parse incrementally.
         Raises ValueError for out-of-range or non-monotonic offsets (the document is left unchanged)."""
     def replace(self, text: bytes) -> None: ...
-    def symbols(self) -> FileResult: ...
+    def symbols(self, references: bool = True) -> FileResult:
+        """Raises ParserCrashed when the parser died on the current text."""

@@ -217,6 +217,8 @@ def _print_stats(stats: UpdateStats, index: Index) -> None:
     ]
     if stats.pending:
         lines.append(f"pending    {stats.pending} symbols still to embed")
+    for failure in stats.parser_failures[:10]:
+        lines.append(f"crashed    {failure}")
     for error in stats.errors[:10]:
         lines.append(f"error      {error}")
     if len(stats.errors) > 10:
@@ -333,6 +335,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 if key == "index_bytes":
                     value = _human_bytes(value)
                 print(f"{label:<11}{value if value is not None else '-'}")
+            for failure in status.get("parser_failures") or []:
+                print(f"{'crashed':<11}{failure}")
             if not status["exists"]:
                 print("no index yet: run `symscope index`", file=sys.stderr)
         return 0

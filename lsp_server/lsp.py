@@ -40,7 +40,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from lsp_server import __version__
+from lsp_server import __version__, _native
 from lsp_server.config import ConfigError, Settings
 from lsp_server.outline import symbol_tree
 from lsp_server.overlay import Change, Overlay, Position, merge_results
@@ -175,6 +175,8 @@ class SymscopeServer(LanguageServer):
         self.mcp_port = mcp_port
         self.encoding = "utf-16"
         self.overlay = Overlay()
+        # (uri, reason) of parser crashes already shown to the user: one message per crash, not per keystroke
+        self.parser_warnings: set[tuple[str, str]] = set()
         self.session: WorkspaceSession | None = None
         self.settings: Settings | None = None
         self.options: dict[str, Any] = dict(LSP_OPTIONS)
@@ -279,6 +281,10 @@ class SymscopeServer(LanguageServer):
             payload = {_camel(k): v for k, v in self.session.status().to_dict().items()}
         documents = self.overlay.documents()
         payload["openDocuments"] = len(documents)
+        crashed = [f"{d.rel or d.uri}: {d.parser_failure} (open document)" for d in documents if d.parser_failure]
+        payload["parserFailures"] = [*payload.get("parserFailures", []), *crashed]
+        workers = _native.worker_stats()
+        payload["parserWorkers"] = {k: workers[k] for k in ("started", "deaths", "hangs", "alive")}
         payload["unsavedDocuments"] = sum(1 for e in self._overlay_entries() if e.freshness == "unsaved")
         payload["positionEncoding"] = self.encoding
         if self._mcp_handle is not None:
@@ -639,7 +645,9 @@ async def document_symbol(ls: SymscopeServer, params: t.DocumentSymbolParams):
     uri = params.text_document.uri
     opened = ls.overlay.symbols(uri)
     if opened is not None:
-        result = opened[0]
+        result, doc = opened
+        if result.get("parser_failure"):
+            result = _after_parser_crash(ls, doc, result)
     else:  # not open: outline the file on disk (clients rarely ask, so no cache)
         path = to_fs_path(uri)
         if not path:
@@ -654,9 +662,55 @@ async def document_symbol(ls: SymscopeServer, params: t.DocumentSymbolParams):
     return _symbol_information(ls, uri, result["symbols"])
 
 
-def _extract_file(path: str) -> dict | None:
-    from lsp_server import _native
+def _after_parser_crash(ls: SymscopeServer, doc: Any, result: dict) -> dict:
+    """The outline of a document whose text crashed the parser: the last good one, else the
+    index's, and one warning per crash. The crash cost the document host, never this server."""
+    source = "the last outline that parsed"
+    if not result.get("symbols"):
+        records = _indexed_records(ls, doc.rel)
+        if records:
+            result = {**result, "symbols": _records_as_symbols(records)}
+            source = "the indexed file"
+        else:
+            source = "no outline"
+    reason = result["parser_failure"]
+    if (doc.uri, reason) not in ls.parser_warnings:
+        ls.parser_warnings.add((doc.uri, reason))
+        name = Path(doc.path).name if doc.path else doc.uri
+        ls.window_show_message(t.ShowMessageParams(
+            type=t.MessageType.Warning,
+            message=f"symscope: the {doc.language} parser failed on {name} ({reason}). Showing {source}; "
+            "the text is parsed again after your next edit.",
+        ))
+    return result
 
+
+def _indexed_records(ls: SymscopeServer, rel: str | None) -> list:
+    session = ls.session
+    if rel is None or session is None or session.index is None:
+        return []
+    try:
+        return session.index.symbols_in_file(rel)
+    except Exception:
+        log.exception("index unavailable for the outline of %s", rel)
+        return []
+
+
+def _records_as_symbols(records: Sequence[Any]) -> list[dict]:
+    """Index records in the core's symbol shape (parents by position, parents first)."""
+    position = {r.symbol_id: i for i, r in enumerate(records)}
+    return [
+        {
+            "name": r.name, "kind": r.kind, "container": r.container, "signature": r.signature,
+            "parent": p if (p := position.get(r.parent_id)) is not None and p < i else None,
+            "range": r.range, "selection_range": r.selection_range,
+            "range_utf8": r.range_utf8, "selection_range_utf8": r.selection_range_utf8,
+        }
+        for i, r in enumerate(records)
+    ]
+
+
+def _extract_file(path: str) -> dict | None:
     try:
         with open(path, "rb") as fh:
             data = fh.read()

@@ -222,6 +222,9 @@ class IndexStatusResult(BaseModel):
     message: str | None = None
     search_mode: str
     freshness: str
+    parser_failures: list[str] = Field(
+        default_factory=list, description="files skipped because their parser crashed, hung or ran out of memory"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -681,6 +684,7 @@ class Tools:
             pending_embeddings=st.pending, model=st.model_id, device=st.device, index_bytes=st.index_bytes,
             last_error=last_error, role="writer" if st.is_writer else "reader", indexing=indexing,
             state=state, message=message, search_mode=self.search_mode(), freshness=freshness,
+            parser_failures=st.parser_failures,
         )
 
 

@@ -7,6 +7,10 @@ a document whose symbols differ from what the index holds for its path (unsaved 
 indexer has not reached yet) answers searches for that path itself, with freshness "unsaved" (the
 buffer differs from the file on disk) or "pending" (the buffer is the file, the index is behind).
 
+Parsing runs in the core's supervised document host: when a grammar crashes on a buffer's text,
+the server lives on, that text is never parsed again, and `symbols()` answers with the last good
+outline (marked `parser_failure`) until an edit makes the text parse again.
+
 Ranking reuses search.py: the fuzzy `NameTable` for identifier queries, `reciprocal_rank_fusion` and
 the exact-name tier for natural-language ones, so overlay hits and index hits sit on one scale.
 
@@ -132,6 +136,10 @@ class OpenDocument:
         self.language = language_for(str(path) if path else uri, language_id, text)
         self.tree: _native.Document | None = _native.Document(self.language, text) if self.language else None
         self.edits = 0  # bumped on every change; keys every cache below
+        # Why the parser died on the current text (None when it parsed), and the outline of the
+        # last text that did parse: what the editor is shown meanwhile.
+        self.parser_failure: str | None = None
+        self._last_good: dict | None = None
         self._line_starts: list[int] | None = None
         self._symbols: tuple[int, dict] | None = None
         self._rows: tuple[int, list[SymbolRow]] | None = None
@@ -267,7 +275,14 @@ class OpenDocument:
         if self.tree is None:
             result = {"language": None, "symbols": [], "references": [], "has_error": False, "timed_out": False}
         else:
-            result = _outline_symbols(self.tree)
+            try:
+                result = self.tree.symbols(references=False)
+                self._last_good, self.parser_failure = result, None
+            except _native.ParserCrashed as exc:
+                self.parser_failure = str(exc)
+                log.warning("%s: %s; keeping the last good outline", self.uri, exc)
+                result = dict(self._last_good or {"language": self.language, "symbols": [], "references": []})
+                result.update(parser_failure=self.parser_failure, stale=self._last_good is not None)
         self._symbols = (self.edits, result)
         return result
 
@@ -291,24 +306,6 @@ class OpenDocument:
         digest = _native.hash_bytes(self.text)
         self._text_hash = (self.edits, digest)
         return digest
-
-
-_SYMBOLS_WITHOUT_REFERENCES: bool | None = None  # whether this core's Document.symbols() can skip them
-
-
-def _outline_symbols(tree: _native.Document) -> dict:
-    """The document's symbols; references are skipped where the core allows it (outlines and
-    overlay search never use them, and building them costs more than the symbols)."""
-    global _SYMBOLS_WITHOUT_REFERENCES
-    if _SYMBOLS_WITHOUT_REFERENCES is not False:
-        try:
-            result = tree.symbols(references=False)  # type: ignore[call-arg]
-            _SYMBOLS_WITHOUT_REFERENCES = True
-            result.setdefault("references", [])
-            return result
-        except TypeError:
-            _SYMBOLS_WITHOUT_REFERENCES = False
-    return tree.symbols()
 
 
 @dataclass

@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,9 @@ class SessionStatus:
     index_bytes: int = 0
     last_error: str | None = None
     watcher: str = "none"  # "client" | "watchfiles" | "none"
+    # "path: reason" of files whose parser crashed, hung or ran out of memory (not parsed again
+    # until they change), and of open documents whose text killed the document host
+    parser_failures: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,6 +196,7 @@ class WorkspaceSession:
                 status.files, status.symbols, status.vectors = st.files, st.symbols, st.vectors
                 status.pending, status.model_id, status.device = st.pending, st.model_id, st.device
                 status.index_bytes = st.index_bytes
+                status.parser_failures = list(st.parser_failures)
                 status.last_error = self._error or st.last_error
             except Exception as exc:  # status must answer even when the store is in trouble
                 status.last_error = f"index status unavailable: {exc}"

@@ -4,6 +4,8 @@
 //! - [`extract`]: bytes -> [`symbol::Extraction`] under a time budget and a cancel flag.
 //! - [`scan`]: a parallel, gitignore-aware workspace walk with content hashing and skip policy.
 //! - [`document`]: an open document re-parsed incrementally after edits.
+//! - [`supervise`]: parsing in worker processes, so a grammar's crash, hang or runaway memory costs
+//!   one file, never the process that asked.
 //! - `python` (feature "python"): the PyO3 module `lsp_server._native`, the only file that knows PyO3.
 //!
 //! The core does no database work and knows nothing of LSP beyond `SymbolKind` numbers.
@@ -13,6 +15,7 @@ pub mod extract;
 pub mod languages;
 pub mod positions;
 pub mod scan;
+pub mod supervise;
 pub mod symbol;
 
 #[cfg(feature = "python")]

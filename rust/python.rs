@@ -3,6 +3,9 @@
 //! Results cross as plain dicts and lists (see `lsp_server/_native.pyi`). All heavy work runs with
 //! the GIL released. Rust errors become `NativeError` or `ValueError`; expected conditions (binary
 //! file, unknown language, syntax errors) are values in the result, never exceptions.
+//! Parsing is supervised by default (`supervise.rs`): a grammar that crashes costs one file, which
+//! comes back `skipped` with the reason; an open document whose text killed its parser raises
+//! `ParserCrashed` from `symbols()` and keeps its text.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -16,10 +19,20 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::document::Document as CoreDocument;
 use crate::languages::{self, LANGUAGES};
-use crate::scan::{self, FileOutcome, Scan, ScanOptions};
+use crate::scan::{self, FileOutcome, Parsing, Scan, ScanOptions};
+use crate::supervise::{self, HostedDocument};
 use crate::symbol::{Extraction, Span};
 
 create_exception!(_native, NativeError, PyException, "An error inside symscope's Rust core.");
+create_exception!(_native, ParserCrashed, NativeError, "The parser worker died on this text; it is not parsed again.");
+
+fn parsing(supervised: bool) -> Parsing {
+    if supervised {
+        Parsing::Supervised
+    } else {
+        Parsing::InProcess
+    }
+}
 
 fn range_utf16(s: &Span) -> (u32, u32, u32, u32) {
     (s.start_line, s.start_utf16, s.end_line, s.end_utf16)
@@ -128,7 +141,7 @@ fn hash_bytes(py: Python<'_>, data: &[u8]) -> String {
 
 /// Extracts symbols from bytes already in memory (the CLI's `outline`, tests, unsaved buffers).
 #[pyfunction]
-#[pyo3(signature = (path, data, language=None, timeout_ms=2000, max_file_size=None))]
+#[pyo3(signature = (path, data, language=None, timeout_ms=2000, max_file_size=None, supervised=true))]
 fn extract<'py>(
     py: Python<'py>,
     path: &str,
@@ -136,12 +149,13 @@ fn extract<'py>(
     language: Option<&str>,
     timeout_ms: u64,
     max_file_size: Option<u64>,
+    supervised: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let lang = language.map(language_id).transpose()?;
     let cancel = AtomicBool::new(false);
     let max = max_file_size.unwrap_or(u64::MAX);
     let outcome = py.detach(|| {
-        scan::extract_bytes(path, data, scan::hash_hex(data), lang, max, Duration::from_millis(timeout_ms), &cancel)
+        scan::extract_bytes(path, data, scan::hash_hex(data), lang, max, Duration::from_millis(timeout_ms), &cancel, parsing(supervised))
     });
     outcome_to_dict(py, &outcome)
 }
@@ -156,7 +170,8 @@ struct Scanner {
 #[pymethods]
 impl Scanner {
     #[new]
-    #[pyo3(signature = (root, known=None, max_file_size=scan::DEFAULT_MAX_FILE_SIZE, threads=0, batch_size=256, timeout_ms=2000, excludes=None))]
+    #[pyo3(signature = (root, known=None, max_file_size=scan::DEFAULT_MAX_FILE_SIZE, threads=0, batch_size=256, timeout_ms=2000, excludes=None, supervised=true))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         root: String,
         known: Option<HashMap<String, (u64, i64, String)>>,
@@ -165,6 +180,7 @@ impl Scanner {
         batch_size: usize,
         timeout_ms: u64,
         excludes: Option<Vec<String>>,
+        supervised: bool,
     ) -> PyResult<Self> {
         let opts = ScanOptions {
             root: root.into(),
@@ -173,6 +189,7 @@ impl Scanner {
             threads,
             timeout: Duration::from_millis(timeout_ms),
             excludes: excludes.unwrap_or_default(),
+            parsing: parsing(supervised),
         };
         let scan = Scan::start(opts).map_err(PyValueError::new_err)?;
         Ok(Scanner { scan: Some(scan), batch_size: batch_size.max(1) })
@@ -234,52 +251,100 @@ impl Scanner {
     }
 }
 
-/// An open document kept as a syntax tree and re-parsed incrementally.
+enum Tree {
+    InProcess(CoreDocument),
+    Hosted(HostedDocument),
+}
+
+/// An open document kept as a syntax tree and re-parsed incrementally: in the supervised document
+/// host by default, in this process with `supervised=False`.
 #[pyclass(module = "lsp_server._native")]
 struct Document {
-    inner: CoreDocument,
+    inner: Tree,
 }
 
 #[pymethods]
 impl Document {
     #[new]
-    #[pyo3(signature = (language, text, timeout_ms=2000, max_file_size=scan::DEFAULT_MAX_FILE_SIZE))]
-    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64, max_file_size: u64) -> PyResult<Self> {
+    #[pyo3(signature = (language, text, timeout_ms=2000, max_file_size=scan::DEFAULT_MAX_FILE_SIZE, supervised=true))]
+    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64, max_file_size: u64, supervised: bool) -> PyResult<Self> {
         let lang = language_id(language)?;
-        let inner = py.detach(|| CoreDocument::with_limit(lang, text, Duration::from_millis(timeout_ms), max_file_size));
+        let timeout = Duration::from_millis(timeout_ms);
+        let inner = py.detach(|| {
+            if supervised {
+                Tree::Hosted(HostedDocument::new(lang, text, timeout, max_file_size))
+            } else {
+                Tree::InProcess(CoreDocument::with_limit(lang, text, timeout, max_file_size))
+            }
+        });
         Ok(Document { inner })
     }
 
     #[getter]
     fn language(&self) -> &'static str {
-        LANGUAGES[self.inner.language].name
+        match &self.inner {
+            Tree::InProcess(d) => LANGUAGES[d.language].name,
+            Tree::Hosted(d) => LANGUAGES[d.language].name,
+        }
     }
 
     #[getter]
     fn text<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.inner.text())
+        match &self.inner {
+            Tree::InProcess(d) => PyBytes::new(py, d.text()),
+            Tree::Hosted(d) => PyBytes::new(py, d.text()),
+        }
+    }
+
+    /// Why the parser died on the current text, if it did (the text is then never parsed again).
+    #[getter]
+    fn failure(&self) -> Option<String> {
+        match &self.inner {
+            Tree::InProcess(_) => None,
+            Tree::Hosted(d) => d.failure().map(str::to_string),
+        }
     }
 
     fn edit(&mut self, py: Python<'_>, start_byte: usize, old_end_byte: usize, new_text: Vec<u8>) -> PyResult<()> {
         let inner = &mut self.inner;
-        py.detach(|| inner.edit(start_byte, old_end_byte, &new_text)).map_err(|e| PyValueError::new_err(e.to_string()))
+        py.detach(|| match inner {
+            Tree::InProcess(d) => d.edit(start_byte, old_end_byte, &new_text),
+            Tree::Hosted(d) => d.edit(start_byte, old_end_byte, &new_text),
+        })
+        .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     fn replace(&mut self, py: Python<'_>, text: Vec<u8>) {
         let inner = &mut self.inner;
-        py.detach(|| inner.replace(text));
+        py.detach(|| match inner {
+            Tree::InProcess(d) => d.replace(text),
+            Tree::Hosted(d) => d.replace(text),
+        });
     }
 
-    fn symbols<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let inner = &self.inner;
-        let ex = py.detach(|| inner.extraction());
+    /// The document's FileResult; `references=False` leaves out the references (outlines never
+    /// use them). Raises `ParserCrashed` when the parser died on the current text.
+    #[pyo3(signature = (references=true))]
+    fn symbols<'py>(&mut self, py: Python<'py>, references: bool) -> PyResult<Bound<'py, PyDict>> {
+        let inner = &mut self.inner;
+        let (ex, skipped, size, lang) = py.detach(|| match inner {
+            Tree::InProcess(d) => {
+                let mut ex = d.extraction();
+                if !references {
+                    ex.references.clear();
+                }
+                Ok((ex, d.skipped.clone(), d.text().len(), d.language))
+            }
+            Tree::Hosted(d) => d.extraction(references).map(|ex| (ex, d.skipped.clone(), d.text().len(), d.language)),
+        })
+        .map_err(ParserCrashed::new_err)?;
         let d = PyDict::new(py);
         d.set_item("path", "")?;
-        d.set_item("language", LANGUAGES[inner.language].name)?;
-        d.set_item("size", inner.text().len())?;
+        d.set_item("language", LANGUAGES[lang].name)?;
+        d.set_item("size", size)?;
         d.set_item("mtime_ns", 0)?;
         d.set_item("content_hash", "")?;
-        d.set_item("skipped", &inner.skipped)?;
+        d.set_item("skipped", skipped)?;
         d.set_item("unchanged", false)?;
         d.set_item("error", None::<String>)?;
         extraction_into(py, &d, &ex)?;
@@ -287,10 +352,97 @@ impl Document {
     }
 }
 
+/// Sets how parser workers start and what bounds them (None keeps the current value).
+#[pyfunction]
+#[pyo3(signature = (command=None, cwd=None, memory_mb=None, hang_ms=None, idle_ms=None, env=None))]
+fn configure_workers(
+    command: Option<Vec<String>>,
+    cwd: Option<String>,
+    memory_mb: Option<u64>,
+    hang_ms: Option<u64>,
+    idle_ms: Option<u64>,
+    env: Option<HashMap<String, String>>,
+) {
+    let sup = supervise::supervisor();
+    let mut config = sup.config();
+    if let Some(command) = command {
+        config.command = command.into_iter().map(Into::into).collect();
+    }
+    if let Some(cwd) = cwd {
+        config.cwd = Some(cwd.into());
+    }
+    if let Some(mb) = memory_mb {
+        config.memory_ceiling = mb << 20;
+    }
+    if let Some(ms) = hang_ms {
+        config.hang_after = Duration::from_millis(ms);
+    }
+    if let Some(ms) = idle_ms {
+        config.idle_after = Duration::from_millis(ms);
+    }
+    if let Some(env) = env {
+        config.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    }
+    sup.configure(config);
+}
+
+/// The parser workers' settings and counters: started, deaths, hangs, alive.
+#[pyfunction]
+fn worker_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let sup = supervise::supervisor();
+    let (stats, config) = (sup.stats(), sup.config());
+    let d = PyDict::new(py);
+    d.set_item("started", stats.started)?;
+    d.set_item("deaths", stats.deaths)?;
+    d.set_item("hangs", stats.hangs)?;
+    d.set_item("alive", stats.alive)?;
+    d.set_item("memory_mb", config.memory_ceiling >> 20)?;
+    d.set_item("hang_ms", config.hang_after.as_millis() as u64)?;
+    d.set_item("command", config.command.iter().map(|c| c.to_string_lossy().into_owned()).collect::<Vec<_>>())?;
+    Ok(d)
+}
+
+/// A parser worker's main loop (`python -m lsp_server._worker`): frames on stdin and stdout.
+#[pyfunction]
+fn serve_worker(py: Python<'_>) -> PyResult<()> {
+    py.detach(supervise::serve).map_err(|e| NativeError::new_err(format!("parser worker: {e}")))
+}
+
+/// The default worker command: this interpreter running `lsp_server._worker`, from the folder that
+/// holds this very package (so the worker imports the same code).
+fn default_worker_config(py: Python<'_>) -> PyResult<()> {
+    let executable: String = py.import("sys")?.getattr("executable")?.extract()?;
+    let package_file: String = py.import("lsp_server")?.getattr("__file__")?.extract()?;
+    let cwd = std::path::Path::new(&package_file).parent().and_then(|p| p.parent()).map(|p| p.to_path_buf());
+    let sup = supervise::supervisor();
+    let mut config = sup.config();
+    if config.command.is_empty() && !executable.is_empty() {
+        config.command = vec![executable.into(), "-m".into(), "lsp_server._worker".into()];
+        config.cwd = cwd;
+    }
+    // The bounds a user may change: memory beyond a worker's start-up size, and the allowance
+    // past a parse's own budget before a silent worker is killed.
+    let from_env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v > 0);
+    if let Some(mb) = from_env("SYMSCOPE_PARSER_MEMORY_MB") {
+        config.memory_ceiling = mb << 20;
+    }
+    if let Some(ms) = from_env("SYMSCOPE_PARSER_HANG_MS") {
+        config.hang_after = Duration::from_millis(ms);
+    }
+    sup.configure(config);
+    Ok(())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add("ParserCrashed", m.py().get_type::<ParserCrashed>())?;
+    m.add_function(wrap_pyfunction!(configure_workers, m)?)?;
+    m.add_function(wrap_pyfunction!(worker_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(serve_worker, m)?)?;
+    // Outside a normal package import (no lsp_server.__file__) workers wait for configure_workers.
+    let _ = default_worker_config(m.py());
     m.add_function(wrap_pyfunction!(languages_info, m)?)?;
     m.add("languages", m.getattr("languages_info")?)?;
     m.add_function(wrap_pyfunction!(detect_language, m)?)?;

@@ -1,5 +1,6 @@
 //! The workspace scan: a gitignore-aware walk, content hashing (blake3) and extraction in parallel
-//! (rayon), with results streamed to the caller as they finish.
+//! (rayon), with results streamed to the caller as they finish; parsing itself runs in supervised
+//! worker processes unless the caller asks for it in-process (`Parsing`).
 //!
 //! Skip policy (reported as `skipped: <reason>`, never as an error):
 //! - "too large (N bytes > M)": over the size cap (default 2 MB);
@@ -8,6 +9,7 @@
 //! - "deeply nested": brackets nested over 1,000 levels (no real source does; parsers and editors
 //!   degrade quadratically on such trees);
 //! - files of no supported language are not reported at all (they are not source).
+//!
 //! Hidden files and everything ignored by .gitignore, .ignore, .git/info/exclude or the caller's
 //! exclude globs are not visited.
 
@@ -22,6 +24,7 @@ use rayon::prelude::*;
 
 use crate::extract::{self, Budget};
 use crate::languages::{self, LanguageId, LANGUAGES};
+use crate::supervise;
 use crate::symbol::Extraction;
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 2_000_000;
@@ -42,6 +45,16 @@ pub struct ScanOptions {
     pub threads: usize,
     pub timeout: Duration,
     pub excludes: Vec<String>,
+    pub parsing: Parsing,
+}
+
+/// Where grammars run: in this process (trusted input, benchmarks, the core's own tests) or in
+/// supervised worker processes, where a grammar's crash costs one file (`supervise.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Parsing {
+    InProcess,
+    #[default]
+    Supervised,
 }
 
 #[derive(Debug, Default)]
@@ -107,6 +120,9 @@ fn bracket_depth(data: &[u8]) -> usize {
 
 /// Extracts one in-memory file: detection, skip policy, then the parse under `timeout`.
 /// `content_hash` is `hash_hex(data)`, which callers already computed to compare with what they know.
+/// Under `Parsing::Supervised` a grammar that crashes, hangs or runs out of memory makes the file
+/// `skipped` with the reason (its hash recorded, so it is not parsed again until it changes).
+#[allow(clippy::too_many_arguments)]
 pub fn extract_bytes(
     path: &str,
     data: &[u8],
@@ -115,6 +131,7 @@ pub fn extract_bytes(
     max_file_size: u64,
     timeout: Duration,
     cancel: &AtomicBool,
+    parsing: Parsing,
 ) -> FileOutcome {
     let mut out = FileOutcome { path: path.to_string(), size: data.len() as u64, content_hash, ..Default::default() };
     let lang = language.or_else(|| languages::detect(path, Some(&data[..data.len().min(BINARY_SNIFF_BYTES)])));
@@ -127,6 +144,14 @@ pub fn extract_bytes(
         out.skipped = Some("unsupported language".to_string());
         return out;
     };
+    if parsing == Parsing::Supervised {
+        match supervise::supervisor().extract(lang, data, timeout) {
+            Ok(ex) => out.extraction = ex,
+            Err(failure) if failure.blames_content() => out.skipped = Some(failure.reason()),
+            Err(failure) => out.error = Some(failure.reason()),
+        }
+        return out;
+    }
     // Compile the language's query (once per process) before the clock starts: the budget is
     // for this file's parse, not for a one-time cost.
     if languages::query(lang).is_err() {
@@ -210,7 +235,7 @@ fn process(root: &Path, path: &Path, opts: &ScanOptions, cancel: &AtomicBool) ->
     }
     // The name already chose the language; `.h` headers are re-detected from their content.
     let lang = if path.extension().is_some_and(|e| e == "h") { None } else { Some(lang) };
-    let mut result = extract_bytes(&rel, &data, hash, lang, opts.max_file_size, opts.timeout, cancel);
+    let mut result = extract_bytes(&rel, &data, hash, lang, opts.max_file_size, opts.timeout, cancel, opts.parsing);
     result.mtime_ns = out.mtime_ns;
     Some(result)
 }
@@ -303,7 +328,7 @@ mod tests {
     }
 
     fn opts(root: &Path) -> ScanOptions {
-        ScanOptions { root: root.to_path_buf(), known: Known::new(), max_file_size: 10_000, threads: 2, timeout: Duration::from_secs(5), excludes: vec![] }
+        ScanOptions { root: root.to_path_buf(), known: Known::new(), max_file_size: 10_000, threads: 2, timeout: Duration::from_secs(5), excludes: vec![], parsing: Parsing::InProcess }
     }
 
     #[test]

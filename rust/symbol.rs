@@ -1,10 +1,13 @@
 //! Plain data produced by extraction: symbols, references and per-file results.
 //!
 //! Nothing here knows about tree-sitter, Python or LSP wire types; kinds carry the LSP `SymbolKind`
-//! number only because every consumer (LSP, MCP, CLI) speaks in those terms.
+//! number only because every consumer (LSP, MCP, CLI) speaks in those terms. Everything derives
+//! serde so a parser worker can send its result to the process that asked (`supervise.rs`).
+
+use serde::{Deserialize, Serialize};
 
 /// A symbol kind, named as the LSP `SymbolKind` enumeration names it (lowercased).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SymbolKind {
     File,
     Module,
@@ -128,7 +131,7 @@ impl SymbolKind {
 }
 
 /// A position span with columns counted two ways; lines are 0-based.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start_line: u32,
     pub start_utf16: u32,
@@ -140,7 +143,7 @@ pub struct Span {
     pub end_byte: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Symbol {
     pub name: String,
     pub kind: SymbolKind,
@@ -164,7 +167,7 @@ impl Symbol {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReferenceKind {
     Call,
     Import,
@@ -179,7 +182,7 @@ impl ReferenceKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
     /// The last identifier of the callee or imported path.
     pub name: String,
@@ -193,7 +196,7 @@ pub struct Reference {
 
 /// What extraction returns for one file. Broken code is data: `has_error` is set and whatever
 /// could be recognised is still returned.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Extraction {
     pub symbols: Vec<Symbol>,
     pub references: Vec<Reference>,

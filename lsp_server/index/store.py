@@ -463,6 +463,17 @@ class Store:
             counts[key] = counts.get(key, 0) + n
         return counts
 
+    def parser_failures(self, limit: int = 20) -> list[str]:
+        """Files whose parser crashed, hung or ran out of memory ("path: reason"): skipped until
+        their content changes (supervise.rs words every such reason "parser ...")."""
+        return [
+            f"{path}: {reason}"
+            for path, reason in self._reader().execute(
+                "SELECT path, reason FROM files WHERE state = 'skipped' AND reason LIKE ? ORDER BY path LIMIT ?",
+                ("parser %", limit),
+            )
+        ]
+
     def file_errors(self, limit: int = 20) -> list[str]:
         return [
             f"{path}: {reason}"
