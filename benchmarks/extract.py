@@ -10,6 +10,8 @@ For each corpus and each process count (1 and 2) it measures, median of --repeat
   symscope  the native Scanner as the index runs it (parallel walk + read + blake3, parsing in
             supervised worker processes, conversion to Python objects), `threads` = process count;
             every run starts its workers afresh (process start and query compilation included);
+            `cpu_seconds` adds the workers' CPU time to this process's, so the cost shows even on a
+            busy machine, where more processes simply get a larger share of the cores;
   symscope_in_process  the same scan with the grammars in this process (`supervised=False`), whose
             compiled queries stay warm between runs: the cost of supervision is the ratio of the two;
   ctags     `ctags -R --output-format=json --fields=+nKS` writing to a file; with 2 processes the file
@@ -27,6 +29,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,6 +88,7 @@ def stdlib_corpus() -> Path:
 def symscope_scan(root: Path, threads: int, excludes: list[str], supervised: bool = True) -> dict:
     if supervised:
         _native.configure_workers()  # stops idle workers: this run starts its own, as `symscope index` does
+    before = _cpu_seconds()
     t0 = time.perf_counter()
     files = symbols = nbytes = skipped = 0
     for batch in _native.Scanner(str(root), threads=threads, excludes=excludes, supervised=supervised):
@@ -95,8 +99,17 @@ def symscope_scan(root: Path, threads: int, excludes: list[str], supervised: boo
             files += 1
             nbytes += r["size"]
             symbols += len(r["symbols"])
-    return {"seconds": time.perf_counter() - t0, "files": files, "bytes": nbytes, "symbols": symbols,
-            "skipped": skipped}
+    seconds = time.perf_counter() - t0
+    if supervised:
+        _native.configure_workers()  # reaps this run's workers, so their CPU time is counted below
+    return {"seconds": seconds, "cpu_seconds": round(_cpu_seconds() - before, 3), "files": files, "bytes": nbytes,
+            "symbols": symbols, "skipped": skipped}
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and of its reaped children (the parser workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def file_list(root: Path, excludes: list[str]) -> list[tuple[Path, int]]:
@@ -165,7 +178,8 @@ def compare(name: str, root: Path, excludes: list[str], repeat: int, with_ctags:
             ours = rates(median_run(lambda: symscope_scan(root, processes, excludes), repeat))
             bare = rates(median_run(lambda: symscope_scan(root, processes, excludes, supervised=False), repeat))
             run = {"processes": processes, "symscope": ours, "symscope_in_process": bare,
-                   "supervision_wall_ratio": round(ours["seconds"] / bare["seconds"], 3)}
+                   "supervision_wall_ratio": round(ours["seconds"] / bare["seconds"], 3),
+                   "supervision_cpu_ratio": round(ours["cpu_seconds"] / bare["cpu_seconds"], 3)}
             if with_ctags:
                 log.info("%s: ctags with %d process(es)", name, processes)
                 theirs = rates(median_run(lambda: ctags_run(files, processes, Path(tmp)), repeat))

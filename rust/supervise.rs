@@ -636,22 +636,28 @@ impl Supervisor {
     /// The watchdog's loop: kills workers past their deadline, stops pool workers idle too long.
     fn watch(&self) -> ! {
         loop {
-                std::thread::sleep(Duration::from_millis(50));
-                let now = Instant::now();
-                for (pid, (deadline, killed)) in lock(&self.in_flight).iter() {
-                    if now >= *deadline && !killed.swap(true, Ordering::Relaxed) {
-                        // Still a child of ours (it is reaped only after leaving in_flight).
-                        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
-                    }
+            std::thread::sleep(Duration::from_millis(50));
+            let now = Instant::now();
+            for (pid, (deadline, killed)) in lock(&self.in_flight).iter() {
+                if now >= *deadline && !killed.swap(true, Ordering::Relaxed) {
+                    // Still a child of ours (it is reaped only after leaving in_flight).
+                    unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
                 }
-                let idle_after = lock(&self.config).idle_after;
-                let stale: Vec<Worker> = {
-                    let mut idle = lock(&self.idle);
-                    let (old, keep): (Vec<_>, Vec<_>) = idle.drain(..).partition(|(_, since)| now.duration_since(*since) >= idle_after);
-                    *idle = keep;
-                    old.into_iter().map(|(w, _)| w).collect()
-                };
-                drop(stale);
+            }
+            let idle_after = lock(&self.config).idle_after;
+            // One idle worker stays warm: the next saved file should not wait for a process start.
+            let stale: Vec<Worker> = {
+                let mut idle = lock(&self.idle);
+                let (mut old, mut keep): (Vec<_>, Vec<_>) =
+                    idle.drain(..).partition(|(_, since)| now.duration_since(*since) >= idle_after);
+                if keep.is_empty() {
+                    old.sort_by_key(|(_, since)| *since);
+                    keep.extend(old.pop());
+                }
+                *idle = keep;
+                old.into_iter().map(|(w, _)| w).collect()
+            };
+            drop(stale);
         }
     }
 
