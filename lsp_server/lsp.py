@@ -1,6 +1,7 @@
 """The language server: `symscope lsp` over stdio, on pygls 2 / lsprotocol.
 
-Owns the protocol boundary: one function per LSP method (listed in `FEATURES`), conversion between
+Owns the protocol boundary: one function per LSP method (listed in `FEATURES`; call hierarchy and
+the opt-in search-based references live in lsp_calls.py), conversion between
 the plain results of `search.py` / the Rust core and LSP shapes, position encodings (UTF-16 by
 default, UTF-8 when the client offers it), `$/progress` and `symscope/statusChanged` while the
 background session indexes, settings from `initializationOptions` and
@@ -53,7 +54,7 @@ from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from lsp_server import __version__, _native
+from lsp_server import __version__, _native, lsp_calls
 from lsp_server.config import ConfigError, Settings
 from lsp_server.outline import symbol_tree
 from lsp_server.overlay import Change, Overlay, Position, merge_results
@@ -77,7 +78,8 @@ DETAIL_CHARS = 120
 CLIENT_REPLY_TIMEOUT_S = 10.0
 
 # Settings that belong to this front end, not to config.Settings.
-LSP_OPTIONS = {"watcher": "auto", "workspace_symbol_limit": WORKSPACE_SYMBOL_LIMIT}
+# `references`: search-based textDocument/references (lsp_calls.py), off by default.
+LSP_OPTIONS = {"watcher": "auto", "workspace_symbol_limit": WORKSPACE_SYMBOL_LIMIT, "references": False}
 WATCHER_MODES = ("auto", "client", "watchfiles", "off")
 
 _SYMBOL_KINDS = {k.name.lower(): k.value for k in t.SymbolKind}
@@ -112,7 +114,9 @@ class SymscopeProtocol(LanguageServerProtocol):
         if general is not None and general.position_encodings is not None:
             general.position_encodings = [t.PositionEncodingKind(chosen)]
         self._server.encoding = chosen
-        return (yield from super().lsp_initialize(params))
+        result = yield from super().lsp_initialize(params)
+        lsp_calls.advertise(self._server, result)
+        return result
 
     @lsp_method(t.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: t.DidOpenTextDocumentParams):
@@ -190,6 +194,8 @@ class SymscopeServer(LanguageServer):
         self.mcp_started = False
         self.session_started = False
         self._mcp_handle: Any = None
+        self.references_advertised: str | None = None  # "static" (initialize) | "dynamic" | None
+        self.references_noted = False  # the "search-based" note was logged to the client
 
     # Out-of-band errors are logged, not shown: hostile input must not flood the user with popups.
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -404,6 +410,9 @@ def _resolve_settings(ls: SymscopeServer, options: dict[str, Any]) -> None:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
         ls.settings_error = f"workspaceSymbolLimit must be a positive integer, got {limit!r}"
         lsp_options["workspace_symbol_limit"] = WORKSPACE_SYMBOL_LIMIT
+    if not isinstance(lsp_options["references"], bool):
+        ls.settings_error = f"references must be true or false, got {lsp_options['references']!r}"
+        lsp_options["references"] = False
     ls.options = lsp_options
     if ls.root is None:
         ls.settings = None
@@ -605,11 +614,12 @@ async def did_change_configuration(ls: SymscopeServer, params: t.DidChangeConfig
         options = await _pull_configuration(ls)
         if options is None:
             return
-    before = (_settings_key(ls.settings), dict(ls.options))
+    before = (_settings_key(ls.settings), _session_options(ls))
     _resolve_settings(ls, {**ls.init_options, **options})
     if ls.settings_error:
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=ls.settings_error))
-    if (_settings_key(ls.settings), ls.options) == before or not ls.session_started:
+    await lsp_calls.references_changed(ls)
+    if (_settings_key(ls.settings), _session_options(ls)) == before or not ls.session_started:
         return  # unchanged, or `initialized` has not started the session yet (it will use these)
     log.info("settings changed: restarting the workspace session")
     old, ls.session = ls.session, None
@@ -618,6 +628,11 @@ async def did_change_configuration(ls: SymscopeServer, params: t.DidChangeConfig
     ls.start_session()
     await _start_watching(ls)
     ls.send_status()
+
+
+def _session_options(ls: SymscopeServer) -> dict[str, Any]:
+    """The options a session depends on (`references` only changes what is answered)."""
+    return {k: v for k, v in ls.options.items() if k != "references"}
 
 
 async def _pull_configuration(ls: SymscopeServer) -> dict[str, Any] | None:
@@ -941,6 +956,11 @@ FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
     (t.WORKSPACE_DID_CHANGE_CONFIGURATION, did_change_configuration, None),
     (t.TEXT_DOCUMENT_DOCUMENT_SYMBOL, document_symbol, t.DocumentSymbolOptions(label="symscope")),
     (t.WORKSPACE_SYMBOL, workspace_symbol, None),
+    (t.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY, lsp_calls.prepare_call_hierarchy, None),
+    (t.CALL_HIERARCHY_INCOMING_CALLS, lsp_calls.incoming_calls, None),
+    (t.CALL_HIERARCHY_OUTGOING_CALLS, lsp_calls.outgoing_calls, None),
+    # Advertised only with `references: true` (lsp_calls.advertise): clients have real ones.
+    (t.TEXT_DOCUMENT_REFERENCES, lsp_calls.references, None),
     (SEARCH_REQUEST, symscope_search, None),
     (STATUS_REQUEST, symscope_status, None),
 ]

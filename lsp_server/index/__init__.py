@@ -61,6 +61,9 @@ __all__ = [
     "IndexStatus",
     "IndexUnavailableError",
     "NotWriterError",
+    "LexicalCandidates",
+    "RefSite",
+    "SymbolBrief",
     "SymbolFilter",
     "SymbolRecord",
     "UpdateStats",
@@ -129,6 +132,38 @@ class SymbolRecord:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SymbolBrief:
+    """What ranking reads of a search candidate: one light row (no ranges, no body text), with the
+    enclosing symbol's doc and whether the symbol still waits for its vector."""
+
+    rowid: int
+    symbol_id: str
+    path: str
+    language: str
+    name: str
+    qualified_name: str
+    kind: str
+    container: str | None
+    signature: str
+    text_hash: str
+    container_doc: str | None
+    pending: bool
+
+    @classmethod
+    def from_row(cls, row: Sequence) -> SymbolBrief:
+        return cls(*row[:11], bool(row[11]))
+
+
+@dataclass(frozen=True)
+class LexicalCandidates:
+    """One query's lexical lists: exact (matched lowercased string, brief) rows and bm25 (brief,
+    bm25, name words, body words) rows, best first."""
+
+    exact: list[tuple[str, SymbolBrief]]
+    fts: list[tuple[SymbolBrief, float, str, str]]
+
+
 @dataclass(frozen=True)
 class Edge:
     """One resolved call: `symbol` is the caller (for callers()) or the callee (for callees())."""
@@ -138,6 +173,19 @@ class Edge:
     path: str  # file holding the call
     confidence: float  # 0..1
     how: str  # "same class", "same file", "import", "name only"
+
+
+@dataclass(frozen=True)
+class RefSite:
+    """Where a reference is written: a call made inside a symbol, or any mention of a name."""
+
+    path: str  # file holding the reference
+    line: int  # 1-based
+    col: int  # 0-based UTF-16 column where the callee / import path as written starts
+    name: str  # the last identifier of the target
+    target: str  # the callee / import path as written (whitespace collapsed)
+    kind: str  # "call" | "import"
+    from_symbol: str | None  # symbol_id of the innermost enclosing symbol
 
 
 @dataclass(frozen=True)
@@ -691,6 +739,10 @@ class Index:
     def symbols_by_rowid(self, rowids: Sequence[int]) -> dict[int, SymbolRecord]:
         return {rid: SymbolRecord.from_row(row) for rid, row in self.store.symbols_by_rowid(rowids).items()}
 
+    def text_searchable_paths(self) -> list[str]:
+        """The files exact text search may read: those the scan took, under its ignore rules."""
+        return self.store.text_searchable_paths()
+
     def symbols_in_file(self, rel_path: str) -> list[SymbolRecord]:
         return [SymbolRecord.from_row(row) for row in self.store.symbols_in_file(rel_path)]
 
@@ -743,6 +795,30 @@ class Index:
                 edges[from_symbol] = Edge(caller, line, path, confidence, how)
         return sorted(edges.values(), key=lambda e: (-e.confidence, e.path, e.line))[:limit]
 
+    def call_sites(self, symbol_id: str, limit: int = 200) -> list[RefSite]:
+        """The calls made inside a symbol, in line order (the positions behind callees())."""
+        return [
+            RefSite(path, line, col, name, target, kind, symbol_id)
+            for name, target, kind, path, line, col in self.store.ref_sites_from(symbol_id, limit)
+        ]
+
+    def mentions(self, name: str, limit: int = 200) -> list[RefSite]:
+        """Every call or import of `name` anywhere, by name only (no resolution), by path and line."""
+        return [
+            RefSite(path, line, col, name, target, kind, from_symbol)
+            for from_symbol, target, kind, path, line, col in self.store.ref_sites_named(name, limit)
+        ]
+
+    def definitions(self, name: str, limit: int = 50) -> list[SymbolRecord]:
+        return [SymbolRecord.from_row(r) for r in self.store.definitions_named(name, limit)]
+
+    def resolve_call(self, name: str, target: str, path: str, container: str | None, limit: int = 5):
+        """What a call to `target` written in `path` (inside `container`) may mean: (definition,
+        confidence, how) by the same rule as callees(), best first."""
+        caller = _Site(path, container)
+        ranked = _resolve(self.definitions(name), caller, target, self.store.imports_in(path))  # type: ignore[arg-type]
+        return sorted(ranked, key=lambda r: -r[1])[:limit]
+
     # -- search primitives (search.py composes these) -----------------------------------------
 
     def lexical(self, terms: Sequence[str], flt: SymbolFilter, limit: int) -> list[tuple[int, float]]:
@@ -756,6 +832,21 @@ class Index:
 
     def lexical_words(self, rowids: Sequence[int]) -> dict[int, tuple[str, str]]:
         return self.store.fts_words(rowids)
+
+    def lexical_candidates(
+        self, terms: Sequence[str], names: Sequence[str], qualified: Sequence[str], flt: SymbolFilter, limit: int
+    ) -> LexicalCandidates:
+        """`exact` and `lexical` of one query in one call and one snapshot, each hit with the
+        features ranking needs (a SymbolBrief) and, for bm25 hits, the words it was matched on."""
+        exact, fts = self.store.lexical_candidates(terms, names, qualified, flt, limit)
+        return LexicalCandidates(
+            exact=[(row[0], SymbolBrief.from_row(row[1:])) for row in exact],
+            fts=[(SymbolBrief.from_row(row[3:]), row[0], row[1], row[2]) for row in fts],
+        )
+
+    def briefs(self, symbol_ids: Sequence[str]) -> dict[str, SymbolBrief]:
+        """symbol_id -> SymbolBrief for the ids that exist (e.g. vector hits, in one statement)."""
+        return {sid: SymbolBrief.from_row(row) for sid, row in self.store.briefs(symbol_ids).items()}
 
     def name_table(self) -> tuple[int, list[tuple]]:
         return self.store.name_table()
@@ -778,6 +869,14 @@ class Index:
 
     def vectors_ready(self, model_id: str) -> bool:
         return self.vectors.has_rows(model_id)
+
+
+@dataclass(frozen=True)
+class _Site:
+    """The part of a caller that _resolve reads."""
+
+    path: str
+    container: str | None
 
 
 def _resolve(candidates: list[SymbolRecord], caller: SymbolRecord, target: str, imports):

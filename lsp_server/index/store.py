@@ -208,6 +208,15 @@ _SYMBOL_COLUMNS = (
     "s.symbol_id, s.path, s.language, s.name, s.qualified_name, s.kind, s.container, s.parent_id, "
     "s.start_line, s.end_line, s.ranges, s.signature, s.doc, s.snippet, s.embed_text, s.text_hash"
 )
+# What ranking reads of a candidate (index.SymbolBrief): no JSON, no body text; the enclosing
+# symbol's doc and whether the row still waits for its vector come along in the same row.
+_BRIEF_COLUMNS = (
+    "s.id, s.symbol_id, s.path, s.language, s.name, s.qualified_name, s.kind, s.container, s.signature, "
+    "s.text_hash, p.doc, o.symbol_id IS NOT NULL"
+)
+_BRIEF_FROM = (
+    "symbols s LEFT JOIN symbols p ON p.symbol_id = s.parent_id LEFT JOIN outbox o ON o.symbol_id = s.symbol_id"
+)
 
 
 class StoreError(Exception):
@@ -462,6 +471,10 @@ class Store:
             key = (reason or "skipped").split(" (")[0]
             counts[key] = counts.get(key, 0) + n
         return counts
+
+    def text_searchable_paths(self) -> list[str]:
+        """Every file the scan took (indexed or skipped by policy, not unreadable), in path order."""
+        return [r[0] for r in self._reader().execute("SELECT path FROM files WHERE state != 'error' ORDER BY path")]
 
     def parser_failures(self, limit: int = 20) -> list[str]:
         """Files whose parser crashed, hung or ran out of memory ("path: reason"): skipped until
@@ -896,6 +909,52 @@ class Store:
             )
         return out
 
+    # -- ranking candidates: one light row per symbol (_BRIEF_COLUMNS), what search.py ranks on --
+
+    def lexical_candidates(
+        self, terms: Sequence[str], names: Sequence[str], qualified: Sequence[str], flt: SymbolFilter, limit: int
+    ) -> tuple[list[tuple], list[tuple]]:
+        """Both lexical lists of one query, read in one snapshot: exact rows (matched, *brief) for
+        names / qualified names equal to the given lowercased strings, and bm25 rows (bm25, name
+        words, body words, *brief), best first, as `exact_names` and `fts_search` rank them."""
+        sql, params = flt.sql()
+        con = self._reader()
+        con.execute("BEGIN")
+        try:
+            exact: list[tuple] = []
+            for column, values in (("name_lower", names), ("qualified_lower", qualified)):
+                for value in dict.fromkeys(values):
+                    exact.extend(
+                        (value, *row)
+                        for row in con.execute(
+                            f"SELECT {_BRIEF_COLUMNS} FROM {_BRIEF_FROM} WHERE s.{column} = ?{sql} LIMIT ?",
+                            [value, *params, limit],
+                        )
+                    )
+            ranked = self.fts_search(terms, flt, limit)
+            rows: dict[int, tuple] = {}
+            for chunk in _chunks([rowid for rowid, _ in ranked]):
+                for row in con.execute(
+                    f"SELECT f.name, f.body, {_BRIEF_COLUMNS} FROM {_BRIEF_FROM} JOIN symbol_fts f ON f.rowid = s.id "
+                    f"WHERE s.id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    rows[row[2]] = row
+        finally:
+            con.execute("COMMIT")
+        return exact, [(rank, *rows[rowid]) for rowid, rank in ranked if rowid in rows]
+
+    def briefs(self, symbol_ids: Sequence[str]) -> dict[str, tuple]:
+        """symbol_id -> brief row (_BRIEF_COLUMNS) of the symbols that exist."""
+        out: dict[str, tuple] = {}
+        for chunk in _chunks(list(symbol_ids)):
+            for row in self._reader().execute(
+                f"SELECT {_BRIEF_COLUMNS} FROM {_BRIEF_FROM} WHERE s.symbol_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                out[row[1]] = row
+        return out
+
     # -- references ---------------------------------------------------------------------------
 
     def refs_from(self, symbol_id: str, limit: int) -> list[tuple[str, str, str, int]]:
@@ -920,6 +979,22 @@ class Store:
             "SELECT r.name, r.target FROM refs r JOIN files f ON f.id = r.file_id "
             "WHERE f.path = ? AND r.kind = 'import'",
             (path,),
+        ).fetchall()
+
+    def ref_sites_from(self, symbol_id: str, limit: int) -> list[tuple[str, str, str, str, int, int]]:
+        """(name, target, kind, path, line, col) of the calls made inside a symbol, in line order."""
+        return self._reader().execute(
+            "SELECT r.name, r.target, r.kind, s.path, r.line, r.col FROM symbols s JOIN refs r ON r.from_id = s.id "
+            "WHERE s.symbol_id = ? AND r.kind = 'call' ORDER BY r.line, r.col LIMIT ?",
+            (symbol_id, limit),
+        ).fetchall()
+
+    def ref_sites_named(self, name: str, limit: int) -> list[tuple[str | None, str, str, str, int, int]]:
+        """(from_symbol, target, kind, path, line, col) of every reference (call or import) to `name`."""
+        return self._reader().execute(
+            "SELECT s.symbol_id, r.target, r.kind, f.path, r.line, r.col FROM refs r JOIN files f ON f.id = r.file_id "
+            "LEFT JOIN symbols s ON s.id = r.from_id WHERE r.name = ? ORDER BY f.path, r.line, r.col LIMIT ?",
+            (name, limit),
         ).fetchall()
 
     def definitions_named(self, name: str, limit: int) -> list[tuple]:

@@ -6,8 +6,9 @@
 --   vim.lsp.config('symscope', { cmd = { '/path/to/venv/bin/symscope', 'lsp' },
 --                                init_options = { model = 'default', device = 'auto' } })
 --
--- The server gives outlines (documentSymbol), fuzzy + natural-language workspace symbols and the
--- `symscope/search` request behind `:SymscopeSearch` (lua/symscope/init.lua).
+-- The server gives outlines (documentSymbol), fuzzy + natural-language workspace symbols, call
+-- hierarchy (vim.lsp.buf.incoming_calls / outgoing_calls) and the `symscope/search` request behind
+-- `:SymscopeSearch` (lua/symscope/init.lua).
 return {
   cmd = { 'symscope', 'lsp' },
   -- Languages the server outlines and indexes (it detects the language from the file itself).
@@ -20,7 +21,8 @@ return {
   -- The whole repository is one index: a symscope.toml or the VCS root decides where it starts.
   root_markers = { 'symscope.toml', '.git', 'pyproject.toml', 'package.json', 'Cargo.toml', 'go.mod' },
   -- Settings of the index (camelCase or snake_case): indexDir, model, device, excludes,
-  -- maxFileSize, embed; and of the server: watcher ('auto' | 'watchfiles' | 'off'), workspaceSymbolLimit.
+  -- maxFileSize, embed; and of the server: watcher ('auto' | 'watchfiles' | 'off'), workspaceSymbolLimit,
+  -- references (true: search-based textDocument/references; off by default).
   init_options = {},
   handlers = {
     ['symscope/statusChanged'] = function(_, status, ctx)
