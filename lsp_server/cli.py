@@ -113,6 +113,10 @@ def _register_outline(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_mcp(args: argparse.Namespace) -> int:
+    if args.print_config is not None:
+        from lsp_server import mcp_config  # prints a snippet: no SDK, no index
+
+        return mcp_config.print_config(args)
     from lsp_server import mcp_tools  # imports the mcp SDK: only when this command runs
 
     return mcp_tools.run(args)
@@ -136,6 +140,11 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
     p.add_argument("--readonly", action="store_true", help="never write the index (another process keeps it fresh)")
     p.add_argument("--no-watch", action="store_true", help="index once at start instead of watching files")
+    p.add_argument(
+        "--print-config", metavar="CLIENT",
+        help="print the snippet registering this server (absolute command, --root and the options given) "
+        "with CLIENT: claude-code, codex, cursor, gemini or vscode; where it goes is said on stderr",
+    )
     p.set_defaults(func=_cmd_mcp)
 
 
