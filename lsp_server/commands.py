@@ -1,4 +1,4 @@
-"""The index commands of the `symscope` CLI: `index`, `search`, `symbols`, `status`.
+"""The index commands of the `symscope` CLI: `index`, `search`, `symbols`, `grep`, `status`.
 
 Owns what those commands do and print: progress bars (rich, on stderr, only on a terminal) for
 people, `--json` for machines, and the `-` query mode (one query per stdin line, one JSON line per
@@ -41,6 +41,7 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     _register_index(sub)
     _register_query(sub, "search", "hybrid search: natural language or identifiers", _cmd_search, 10)
     _register_query(sub, "symbols", "fuzzy workspace-symbol search: prefixes, abbreviations, typos", _cmd_symbols, 50)
+    _register_grep(sub)
     _register_status(sub)
 
 
@@ -80,6 +81,25 @@ def _register_query(sub, name: str, help_text: str, func, default_limit: int) ->
     p.add_argument("--no-embed", action="store_true", help="no embedding model (lexical and name search only)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=func)
+
+
+def _register_grep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "grep",
+        help="exact text or regex search over the indexed files, each hit with its enclosing symbol",
+        description="Searches exactly the files the index covers (its ignore rules: never .env, .git/ or "
+        "gitignored files). Regexes are linear-time (no backtracking).",
+    )
+    p.add_argument("pattern", metavar="PATTERN", help="a literal string (or a regex with --regex)")
+    p.add_argument("--root", default=".", help="workspace root (default: the current directory)")
+    p.add_argument("--index-dir", help="index folder (default: a per-user cache folder, or $SYMSCOPE_INDEX_DIR)")
+    p.add_argument("-e", "--regex", action="store_true", help="PATTERN is a regular expression")
+    p.add_argument("-i", "--ignore-case", action="store_true", help="case-insensitive")
+    p.add_argument("--path", metavar="GLOB", help="only paths matching this glob, e.g. 'src/**/*.py'")
+    p.add_argument("-C", "--context", type=int, default=0, metavar="N", help="lines of context around each hit")
+    p.add_argument("--limit", type=int, default=100, help="most matching lines (default 100)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_grep)
 
 
 def _register_status(sub: argparse._SubParsersAction) -> None:
@@ -304,6 +324,48 @@ def _print_results(results: list[SearchResult]) -> None:
 
 
 # -- status ------------------------------------------------------------------------------------
+
+
+def _cmd_grep(args: argparse.Namespace) -> int:
+    from lsp_server.config import ConfigError
+    from lsp_server.index import IndexError_
+    from lsp_server.text_search import MAX_LIMIT, TextSearchError, as_dict, search_text
+
+    if not 1 <= args.limit <= MAX_LIMIT:
+        return _fail(f"--limit must be between 1 and {MAX_LIMIT}")
+    try:
+        settings = _settings(args, args.root)
+        if not settings.root.is_dir():
+            return _fail(f"{settings.root} is not a folder")
+        with _open(settings, None) as index:
+            if index.is_empty():
+                if not index.is_writer:
+                    return _fail("the index is being built by another process; try again shortly")
+                print(f"symscope: no index yet for {settings.root}; listing its files first", file=sys.stderr)
+                _run_update(index, True)
+            result = search_text(
+                index, args.pattern, regex=args.regex, case_insensitive=args.ignore_case, path_glob=args.path,
+                limit=args.limit, context=args.context,
+            )
+    except TextSearchError as exc:
+        return _fail(str(exc))
+    except (ConfigError, IndexError_) as exc:
+        return _fail(str(exc))
+    if args.json:
+        _print_json(as_dict(result))
+    else:
+        lines = []
+        for hit in result.hits:
+            first = hit.line - len(hit.before)
+            lines.extend(f"{hit.path}-{first + i}-{text}" for i, text in enumerate(hit.before))
+            where = f"  [{hit.symbol_kind} {hit.symbol}]" if hit.symbol else ""
+            lines.append(f"{hit.path}:{hit.line}:{hit.column}:{hit.text}{where}")
+            lines.extend(f"{hit.path}-{hit.line + 1 + i}-{text}" for i, text in enumerate(hit.after))
+        if lines:
+            print("\n".join(lines))
+        if result.truncated:
+            print(f"symscope: {result.truncated}", file=sys.stderr)
+    return 0 if result.hits else 1
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -13,6 +13,9 @@ Custom protocol (documented for the VS Code extension and the Neovim module):
     selectionRange, startLine, endLine, score, signature, snippet, why, freshness, symbolId}]}
     (`range`/`selectionRange` are LSP ranges in the negotiated encoding; lines are 1-based in
     startLine/endLine, as in the CLI). Command `symscope.search` takes (query, [limit | options]).
+  * request `symscope/searchText` {pattern, regex?, caseInsensitive?, path?, limit?, context?} ->
+    {state, filesSearched, truncated, results: [{uri, path, line, text, range, symbol?, symbolKind?,
+    symbolLine?, before?, after?}]}: exact text / regex search over the indexed files (saved content).
   * request `symscope/status` -> the session status (state, role, files, symbols, vectors, pending,
     model, device, indexDir, lastError, watcher, ...) plus openDocuments, unsavedDocuments and
     positionEncoding; notification `symscope/statusChanged` carries the same object.
@@ -63,6 +66,7 @@ from lsp_server.session import READER, READY, WorkspaceSession
 log = logging.getLogger(__name__)
 
 SEARCH_REQUEST = "symscope/search"
+SEARCH_TEXT_REQUEST = "symscope/searchText"
 STATUS_REQUEST = "symscope/status"
 STATUS_NOTIFICATION = "symscope/statusChanged"
 SEARCH_COMMAND = "symscope.search"
@@ -900,6 +904,52 @@ def _search_item(r: Any, loc: dict) -> dict[str, Any]:
     }
 
 
+async def symscope_search_text(ls: SymscopeServer, params: Any):
+    """`symscope/searchText` {pattern, regex?, caseInsensitive?, path?, limit?, context?}: exact
+    text or regex search over the indexed files (saved content), each hit with its enclosing symbol."""
+    from lsp_server.text_search import DEFAULT_LIMIT, TextSearchError, search_text
+
+    if not isinstance(params, dict) or not isinstance(params.get("pattern"), str):
+        raise JsonRpcInvalidParams.of(ValueError("symscope/searchText takes {pattern, regex?, caseInsensitive?, path?, limit?, context?}"))
+    flags = {k: params.get(k, False) for k in ("regex", "caseInsensitive")}
+    numbers = {"limit": params.get("limit", DEFAULT_LIMIT), "context": params.get("context", 0)}
+    glob = params.get("path")
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise JsonRpcInvalidParams.of(ValueError("regex and caseInsensitive must be booleans"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in numbers.values()):
+        raise JsonRpcInvalidParams.of(ValueError("limit and context must be integers"))
+    if glob is not None and not isinstance(glob, str):
+        raise JsonRpcInvalidParams.of(ValueError("path must be a glob string"))
+    session = ls.session
+    if session is None or session.index is None:
+        return JsonDict(state="starting", results=[], truncated=None)
+
+    def run():
+        return search_text(
+            session.index, params["pattern"], regex=flags["regex"], case_insensitive=flags["caseInsensitive"],
+            path_glob=glob or None, limit=numbers["limit"], context=numbers["context"],
+        )
+
+    try:
+        found = await ls.in_thread(run)
+    except TextSearchError as exc:
+        raise JsonRpcInvalidParams.of(exc) from None
+    results = []
+    for hit in found.hits:
+        start, end = hit.utf8_range if ls.encoding == "utf-8" else hit.utf16_range
+        line = hit.line - 1
+        item = {
+            "uri": ls.uri_for(hit.path), "path": hit.path, "line": hit.line, "text": hit.text,
+            "range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}},
+        }
+        if hit.symbol:
+            item.update(symbol=hit.symbol, symbolKind=symbol_kind(hit.symbol_kind or ""), symbolLine=hit.symbol_line)
+        if hit.before or hit.after:
+            item.update(before=hit.before, after=hit.after)
+        results.append(item)
+    return JsonDict(state=session.state, results=results, truncated=found.truncated, filesSearched=found.files_searched)
+
+
 async def search_command(ls: SymscopeServer, query: str, *rest: Any):
     """`symscope.search` (query, [limit | {limit, lang, path, kind, mode, expand}])."""
     params: dict[str, Any] = {"query": query}
@@ -962,6 +1012,7 @@ FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
     # Advertised only with `references: true` (lsp_calls.advertise): clients have real ones.
     (t.TEXT_DOCUMENT_REFERENCES, lsp_calls.references, None),
     (SEARCH_REQUEST, symscope_search, None),
+    (SEARCH_TEXT_REQUEST, symscope_search_text, None),
     (STATUS_REQUEST, symscope_status, None),
 ]
 COMMANDS: list[tuple[str, Callable[..., Any]]] = [

@@ -1,7 +1,7 @@
 """The MCP server: the workspace index served to AI agents, bounded and confined to the workspace.
 
 Owns: the MCP tools (`search_code`, `find_symbol`, `get_symbol`, `file_outline`, `callers`,
-`callees`, `index_status`), their token budgets and truncation notes, path confinement for every
+`callees`, `search_text`, `index_status`), their token budgets and truncation notes, path confinement for every
 path an agent sends, the HTTP guard (Host / Origin / bearer token) around the SDK's streamable HTTP
 app, MCP logging (`logging/setLevel`, `notifications/message` for the index's state changes and the
 server's warnings and errors) and progress (`notifications/progress` while a call waits for the
@@ -71,6 +71,7 @@ FIND_LIMIT, FIND_TOKENS = 20, 2_500
 SYMBOL_TOKENS = 6_000
 OUTLINE_LIMIT, OUTLINE_TOKENS = 300, 6_000
 EDGES_LIMIT, EDGES_TOKENS = 20, 3_000
+TEXT_LIMIT, TEXT_TOKENS = 30, 2_500
 ALTERNATIVES = 8  # other definitions listed when a name is ambiguous
 KNOWN_FILES_MAX_AGE_S = 10.0
 # A call made while the first index runs answers at once with index_note; one whose client sent a
@@ -195,6 +196,24 @@ class FileOutline(BaseModel):
     symbols: list[OutlineNode]
     freshness: str
     truncated: Truncation | None = None
+
+
+class TextHitModel(BaseModel):
+    path: str
+    line: int = Field(description="1-based")
+    column: int = Field(description="1-based, in characters")
+    text: str = Field(description="the matching line")
+    before: list[str] | None = None
+    after: list[str] | None = None
+    symbol: str | None = Field(default=None, description="qualified name of the enclosing definition")
+    symbol_kind: str | None = None
+    symbol_line: int | None = None
+
+
+class TextSearchResultModel(BaseModel):
+    hits: list[TextHitModel]
+    files_searched: int
+    truncated: str | None = Field(default=None, description="what was left out, and how to get it")
 
 
 class CallEdge(BaseModel):
@@ -886,6 +905,25 @@ class Tools:
             raise ToolError(f"no symbol {text!r} in the index; use find_symbol to look it up")
         return candidates[0], candidates[1 : 1 + ALTERNATIVES]
 
+    # -- exact text -----------------------------------------------------------------------------
+
+    def search_text(self, pattern, regex, path, limit, context, max_tokens) -> TextSearchResultModel:
+        from lsp_server.text_search import TextSearchError
+        from lsp_server.text_search import search_text as run
+
+        try:
+            found = run(self.s.index, pattern, regex=regex, path_glob=path, limit=limit, context=context, max_tokens=max_tokens)
+        except TextSearchError as exc:
+            raise ToolError(str(exc)) from None
+        hits = [
+            TextHitModel(
+                path=h.path, line=h.line, column=h.column, text=h.text, before=h.before or None, after=h.after or None,
+                symbol=h.symbol, symbol_kind=h.symbol_kind, symbol_line=h.symbol_line,
+            )
+            for h in found.hits
+        ]
+        return TextSearchResultModel(hits=hits, files_searched=found.files_searched, truncated=found.truncated)
+
     # -- status ---------------------------------------------------------------------------------
 
     def index_status(self) -> IndexStatusResult:
@@ -1152,6 +1190,24 @@ def create_server(
         """
         tools.await_index(_progress_reporter(ctx))
         return _result(tools.call_graph("callees", symbol, path, limit, max_tokens))
+
+    @tool
+    def search_text(
+        pattern: Annotated[str, Field(min_length=1, max_length=1000, description="literal text, or a regex with regex=true")],
+        regex: Annotated[bool, Field(description="treat pattern as a (linear-time) regular expression")] = False,
+        path: Annotated[str | None, Field(description="only files matching this glob, e.g. 'src/**/*.py'")] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="most matching lines")] = TEXT_LIMIT,
+        context: Annotated[int, Field(ge=0, le=10, description="lines of context around each hit")] = 0,
+        max_tokens: Annotated[int, _tokens(TEXT_TOKENS)] = TEXT_TOKENS,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, TextSearchResultModel]:
+        """Exact text or regex search over the indexed files, each hit with its enclosing symbol.
+
+        Use for strings no symbol name holds: error messages, config keys, env var names, TODOs.
+        Use search_code for questions by meaning and find_symbol for names.
+        """
+        tools.await_index(_progress_reporter(ctx))
+        return _result(tools.search_text(pattern, regex, path, limit, context, max_tokens))
 
     @tool
     def index_status() -> Annotated[CallToolResult, IndexStatusResult]:

@@ -4,6 +4,7 @@
 //! - [`extract`]: bytes -> [`symbol::Extraction`] under a time budget and a cancel flag.
 //! - [`scan`]: a parallel, gitignore-aware workspace walk with content hashing and skip policy.
 //! - [`document`]: an open document re-parsed incrementally after edits.
+//! - [`grep`]: exact text and regex search over listed files (ripgrep's searcher and matcher).
 //! - [`supervise`]: parsing in worker processes, so a grammar's crash, hang or runaway memory costs
 //!   one file, never the process that asked.
 //! - `python` (feature "python"): the PyO3 module `lsp_server._native`, the only file that knows PyO3.
@@ -12,6 +13,7 @@
 
 pub mod document;
 pub mod extract;
+pub mod grep;
 pub mod languages;
 pub mod positions;
 pub mod scan;

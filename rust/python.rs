@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::document::Document as CoreDocument;
+use crate::grep;
 use crate::languages::{self, LANGUAGES};
 use crate::scan::{self, FileOutcome, Parsing, Scan, ScanOptions};
 use crate::supervise::{self, HostedDocument};
@@ -352,6 +353,50 @@ impl Document {
     }
 }
 
+/// Exact text or regex search over `files` (relative to `root`): the first `limit` matching lines
+/// in the order given, with context lines. A pattern that does not compile raises ValueError.
+#[pyfunction]
+#[pyo3(signature = (root, files, pattern, regex=false, case_insensitive=false, context=0, limit=50, timeout_ms=5000))]
+#[allow(clippy::too_many_arguments)]
+fn search_text<'py>(
+    py: Python<'py>,
+    root: &str,
+    files: Vec<String>,
+    pattern: String,
+    regex: bool,
+    case_insensitive: bool,
+    context: usize,
+    limit: usize,
+    timeout_ms: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let query = grep::TextQuery { pattern, regex, case_insensitive, context, limit, timeout: Duration::from_millis(timeout_ms) };
+    let root = std::path::PathBuf::from(root);
+    let found = py.detach(|| grep::search(&root, &files, &query)).map_err(PyValueError::new_err)?;
+    let matches = PyList::empty(py);
+    for m in &found.matches {
+        let d = PyDict::new(py);
+        d.set_item(intern!(py, "path"), &m.path)?;
+        d.set_item(intern!(py, "line"), m.line)?;
+        d.set_item(intern!(py, "start"), m.start)?;
+        d.set_item(intern!(py, "end"), m.end)?;
+        d.set_item(intern!(py, "text"), &m.text)?;
+        d.set_item(intern!(py, "cut_before"), m.cut_before)?;
+        d.set_item(intern!(py, "char_start"), m.char_start)?;
+        d.set_item(intern!(py, "utf16_range"), (m.utf16_start, m.utf16_end))?;
+        d.set_item(intern!(py, "utf8_range"), (m.utf8_start, m.utf8_end))?;
+        d.set_item(intern!(py, "before"), &m.before)?;
+        d.set_item(intern!(py, "after"), &m.after)?;
+        matches.append(d)?;
+    }
+    let out = PyDict::new(py);
+    out.set_item("matches", matches)?;
+    out.set_item("files_searched", found.files_searched)?;
+    out.set_item("truncated", found.truncated)?;
+    out.set_item("timed_out", found.timed_out)?;
+    out.set_item("refused", found.refused)?;
+    Ok(out)
+}
+
 /// Sets how parser workers start and what bounds them (None keeps the current value).
 #[pyfunction]
 #[pyo3(signature = (command=None, cwd=None, memory_mb=None, hang_ms=None, idle_ms=None, env=None))]
@@ -441,6 +486,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(configure_workers, m)?)?;
     m.add_function(wrap_pyfunction!(worker_stats, m)?)?;
     m.add_function(wrap_pyfunction!(serve_worker, m)?)?;
+    m.add_function(wrap_pyfunction!(search_text, m)?)?;
     // Outside a normal package import (no lsp_server.__file__) workers wait for configure_workers.
     let _ = default_worker_config(m.py());
     m.add_function(wrap_pyfunction!(languages_info, m)?)?;

@@ -29,7 +29,7 @@ from mcp_support import SECRET, Served, make_mcp_workspace
 EXAMPLES = int(os.environ.get("SYMSCOPE_FUZZ_EXAMPLES", "250"))
 CANARY = "CANARY-b41c7e-outside-the-root"
 CANARY_SOURCE = f'def canary_outside():\n    """{CANARY}"""\n    return "{CANARY}"\n'
-TOOLS = ("search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "index_status")
+TOOLS = ("search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "index_status")
 KEYS = {
     "search_code": ["query", "limit", "lang", "path", "kind", "max_tokens"],
     "find_symbol": ["name", "limit", "kind", "lang", "max_tokens"],
@@ -37,6 +37,7 @@ KEYS = {
     "file_outline": ["path", "limit", "max_tokens"],
     "callers": ["symbol", "path", "limit", "max_tokens"],
     "callees": ["symbol", "path", "limit", "max_tokens"],
+    "search_text": ["pattern", "regex", "path", "limit", "context", "max_tokens"],
     "index_status": [],
 }
 
@@ -167,14 +168,18 @@ def plausible(served, key: str, in_range: bool = False) -> st.SearchStrategy[Any
         "limit": (st.integers(1, 200), [0, -1, 201, 5000, 5001, 2**63]),
         "max_tokens": (st.integers(200, 50_000), [199, 0, -5, 50_001, 10**30]),
         "line": (st.integers(1, 60), [0, -1, 2**31, 10**30]),
+        "context": (st.integers(0, 10), [-1, 11, 2**31]),
     }
     if key in edges:
         inside, outside = edges[key]
         return inside if in_range else st.one_of(inside, inside, st.sampled_from(outside))
-    if key == "include_body":
+    if key in ("include_body", "regex"):
         return st.booleans()
     strings = text_values(served)
-    if in_range and key in ("query", "name", "symbol"):
+    if key == "pattern":
+        # Regex-looking and pathological patterns beside the hostile strings.
+        strings = st.one_of(strings, st.sampled_from(["(a*)*b", "(a|aa)*c", "[", "\\", "(?P<x>", "a{1000}{1000}", ".*", "^$", SECRET, CANARY]))
+    if in_range and key in ("query", "name", "symbol", "pattern"):
         strings = strings.filter(lambda v: v.strip() and len(v) <= 500)
     if key == "path":
         return st.one_of(st.sampled_from(served.paths), st.sampled_from(served.paths), strings)
@@ -192,7 +197,7 @@ def plausible(served, key: str, in_range: bool = False) -> st.SearchStrategy[Any
 def tool_call(draw, served, well_typed: bool = False) -> tuple[str, Any]:
     tool = draw(st.sampled_from(TOOLS if well_typed else TOOLS + ("no_such_tool",)))
     keys = KEYS.get(tool, ["query", "path"])
-    required = {"query", "name", "path", "symbol"} if well_typed else set()
+    required = {"query", "name", "path", "symbol", "pattern"} if well_typed else set()
     hostile = json_values(served)
     arguments = {}
     for key in keys:

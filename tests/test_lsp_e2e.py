@@ -278,3 +278,17 @@ async def test_new_file_on_disk_becomes_searchable(client: LanguageClient):
     assert status["watcher"] == ("client" if client.registrations else "watchfiles")
     hit = await _wait_searchable(client, "rebalance_shards")
     assert hit["path"] == "pkg/extra.py"
+
+
+async def test_search_text_request_in_the_negotiated_encoding(client: LanguageClient):
+    res = await request(client, "symscope/searchText", {"pattern": "afterEmoji", "context": 1})
+    hit = next(r for r in res["results"] if r["path"] == "web/emoji.js")
+    start = col(client, EMOJI_LINE, "afterEmoji")
+    assert hit["range"] == {"start": {"line": 0, "character": start}, "end": {"line": 0, "character": start + len("afterEmoji")}}
+    assert hit["uri"] == _uri(client, "web/emoji.js") and hit["symbol"] == "afterEmoji" and hit["after"] == ["function second() {}"]
+    regex = await request(client, "symscope/searchText", {"pattern": r"json\.(load|dump)\(", "regex": True})
+    assert {r["symbol"] for r in regex["results"]} == {"load_config", "save_config"}
+    with pytest.raises(Exception, match="bad pattern"):
+        await request(client, "symscope/searchText", {"pattern": "(", "regex": True})
+    with pytest.raises(Exception, match="pattern"):
+        await request(client, "symscope/searchText", {"limit": 3})

@@ -49,7 +49,7 @@ async def test_tools_are_listed_with_descriptions_schemas_and_read_only_hints(se
     async with Client(served.server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == {
-            "search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "index_status"
+            "search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "index_status"
         }
         for tool in tools.values():
             assert len(tool.description) > 80, tool.name  # tells an agent when to use it
