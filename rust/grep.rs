@@ -11,6 +11,7 @@
 //! a symbolic link; run a pattern whose compiled form is over its size limit; go past its deadline
 //! by more than one chunk of files.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -96,6 +97,7 @@ pub fn search(root: &Path, files: &[String], query: &TextQuery) -> Result<TextRe
     let matcher = compile(query)?;
     let root = std::fs::canonicalize(root).map_err(|e| format!("cannot open root {}: {e}", root.display()))?;
     let deadline = Instant::now() + query.timeout;
+    let folders = inside_folders(&root, files);
     let mut out = TextResult::default();
     let limit = query.limit.max(1);
     for chunk in files.chunks(CHUNK_FILES) {
@@ -106,7 +108,7 @@ pub fn search(root: &Path, files: &[String], query: &TextQuery) -> Result<TextRe
         let found: Vec<Result<Vec<TextMatch>, (String, String)>> = chunk
             .par_iter()
             .map(|rel| {
-                let path = confined(&root, rel).map_err(|why| (rel.clone(), why))?;
+                let path = confined(&root, &folders, rel).map_err(|why| (rel.clone(), why))?;
                 search_file(&matcher, &path, rel, query.context, limit + 1).map_err(|e| (rel.clone(), e.to_string()))
             })
             .collect();
@@ -130,22 +132,37 @@ pub fn search(root: &Path, files: &[String], query: &TextQuery) -> Result<TextRe
     Ok(out)
 }
 
-/// The file `rel` names, if it is a plain file inside `root` (by real path, no link on the way).
-fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
+/// The folders holding the listed files, each with whether its real path lies inside `root`
+/// (resolved once per folder, in parallel: most files share their folder).
+fn inside_folders(root: &Path, files: &[String]) -> HashMap<PathBuf, bool> {
+    let mut folders: Vec<PathBuf> = files.iter().filter_map(|f| Path::new(f).parent().map(Path::to_path_buf)).collect();
+    folders.sort();
+    folders.dedup();
+    folders
+        .into_par_iter()
+        .map(|rel| {
+            let inside = std::fs::canonicalize(root.join(&rel)).is_ok_and(|real| real.starts_with(root));
+            (rel, inside)
+        })
+        .collect()
+}
+
+/// The file `rel` names, if it is a plain file (not a link) in a folder inside `root` by real path.
+fn confined(root: &Path, folders: &HashMap<PathBuf, bool>, rel: &str) -> Result<PathBuf, String> {
     let relative = Path::new(rel);
     if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_))) {
         return Err("not a plain relative path".into());
+    }
+    let folder = relative.parent().unwrap_or(Path::new(""));
+    if !folders.get(folder).copied().unwrap_or(false) {
+        return Err("outside the workspace".into());
     }
     let path = root.join(relative);
     let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
     if !meta.file_type().is_file() {
         return Err(if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" }.into());
     }
-    let real = std::fs::canonicalize(&path).map_err(|e| e.to_string())?;
-    if !real.starts_with(root) {
-        return Err("outside the workspace".into());
-    }
-    Ok(real)
+    Ok(path)
 }
 
 fn search_file(matcher: &RegexMatcher, path: &Path, rel: &str, context: usize, cap: usize) -> io::Result<Vec<TextMatch>> {
