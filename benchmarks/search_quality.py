@@ -2,7 +2,15 @@
 
 Owns: loading and vetting the evaluation set (`benchmarks/eval/queries.json`), indexing the pinned
 "quality" corpus (see `corpus.py`) with the real default embedding model, ranking every query with each
-method, and reporting MRR@10, Recall@1 and Recall@10 overall, per package and per query style.
+method, and reporting MRR@10, Recall@1 and Recall@10 overall, per dev/test split, per package and per
+query style, with each method's query latency (p50 / p95, query embedding included).
+
+Methods: `hybrid` (the default: every code-aware ranking rule of search.RankingOptions on), `today`
+(every rule off: the ranking before them), `hybrid-no-<rule>` (the ablations: that one rule off), and
+the `lexical`, `vector` (single lists, no rules) and `bm25` baselines. The index is cached under
+`--index-dir` and only updated between runs (re-embedded only when the model id changes).
+`calibration` says how well the displayed 0-1 score predicts a gold hit per split; `--fit-calibration`
+refits search.CALIBRATION's coefficients on the dev split (paste them into search.py).
 
 Recall@k here is the share of queries with at least one gold answer in the top k (several gold answers
 are alternatives, e.g. a public function and the method it delegates to). A result is a hit when its
@@ -12,7 +20,7 @@ Never: changes the index or search code, tunes anything on the evaluation set at
 gold answer it has not found in the index (a missing gold symbol, a query that copies its gold's
 docstring, or a 'semantic' query that uses a word of its gold's name fails the run with exit code 2).
 
-Exit codes: 0 ok; 1 hybrid did not beat every other method on MRR@10 (skip with --no-check);
+Exit codes: 0 ok; 1 hybrid did not beat the lexical, vector and BM25 baselines on MRR@10 (skip with --no-check);
 2 the evaluation set, the corpus or its index is broken. JSON on stdout, logs on stderr.
 """
 
@@ -22,6 +30,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import re
 import sys
 import tempfile
@@ -45,7 +54,9 @@ log = logging.getLogger("benchmarks.search_quality")
 
 DEFAULT_QUERIES = BENCH_DIR / "eval" / "queries.json"
 DEFAULT_INDEX_DIR = corpus.DEFAULT_CACHE / "indexes" / "quality"
-METHODS = ("hybrid", "lexical", "vector", "bm25")
+BASELINES = ("lexical", "vector", "bm25")
+# The methods the summaries per package and per style cover (the ablations are in `methods`).
+MAIN_METHODS = ("hybrid", "today", "lexical", "vector", "bm25")
 K = 10
 
 # Words too common to count as "using the name" of a gold symbol (url_for, send_from_directory, ...).
@@ -243,6 +254,67 @@ def markdown_table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def split_table(by_split: dict[str, dict[str, dict]], latency: dict[str, dict[str, float]]) -> str:
+    """One row per method: dev and test metrics side by side, then query latency."""
+    splits = [sp for sp in ("dev", "test") if sp in by_split]
+    head = "| method | " + " | ".join(f"{sp} MRR@10 | {sp} R@1 | {sp} R@10" for sp in splits) + " | p50 ms | p95 ms |"
+    lines = [head, "|---" * (1 + 3 * len(splits) + 2) + "|"]
+    for method in latency:
+        cells = []
+        for sp in splits:
+            m = by_split[sp][method]
+            cells.append(f"{m['mrr@10']:.3f} | {m['recall@1']:.3f} | {m['recall@10']:.3f}")
+        lat = latency[method]
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {lat['p50_ms']:.1f} | {lat['p95_ms']:.1f} |")
+    return "\n".join(lines)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+# -- calibration of the displayed score -------------------------------------------------------------
+
+
+def calibration_report(rows: list[tuple[float, bool]], bins: int = 5) -> dict:
+    """How well a shown relevance predicts 'this result is a gold answer' over (relevance, is gold)
+    pairs: expected calibration error, Brier score, and a reliability table."""
+    if not rows:
+        return {"results": 0}
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, y) for p, y in rows if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if not inside:
+            continue
+        mean_p = sum(p for p, _ in inside) / len(inside)
+        observed = sum(1 for _, y in inside if y) / len(inside)
+        ece += len(inside) / len(rows) * abs(mean_p - observed)
+        table.append({"range": [lo, hi], "results": len(inside), "mean_relevance": round(mean_p, 3), "share_gold": round(observed, 3)})
+    brier = sum((p - (1.0 if y else 0.0)) ** 2 for p, y in rows) / len(rows)
+    return {"results": len(rows), "ece": round(ece, 4), "brier": round(brier, 4), "bins": table}
+
+
+def fit_calibration(samples: list[tuple[float, float, bool]], iterations: int = 50) -> tuple[float, float, float]:
+    """Logistic regression (Newton steps, a small ridge) of 'is gold' on the two features
+    search.relevance reads (search.calibration_features)."""
+    import numpy as np
+
+    x = np.array([[1.0, a, b] for a, b, _ in samples])
+    y = np.array([1.0 if g else 0.0 for _, _, g in samples])
+    w = np.zeros(3)
+    ridge = np.diag([0.0, 1e-3, 1e-3])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + ridge @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge + 1e-9 * np.eye(3)
+        w -= np.linalg.solve(hess, grad)
+    return tuple(round(float(v), 3) for v in w)  # type: ignore[return-value]
+
+
 # --------------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------------
@@ -255,8 +327,9 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
     set_name = eval_set.get("corpus_set", "quality")
     root = corpus.materialize(set_name, args.corpus_cache)
 
+    from lsp_server import search as search_module
     from lsp_server.embed import load_embedder
-    from lsp_server.search import Searcher
+    from lsp_server.search import RANKING_RULES, RankingOptions, Searcher
 
     embedder = load_embedder(args.model, args.device)
     log.info("embedder %s on %s", embedder.model_id, embedder.device)
@@ -287,25 +360,51 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
             if problems:
                 raise EvalSetError("evaluation set problems:\n  " + "\n  ".join(problems))
 
-            searcher = Searcher(index, embedder)
+            # One Searcher per method: each pays for its own query embeddings (no shared cache), so
+            # latencies compare. "today" is every ranking rule off (the ranking before issue 9); the
+            # lexical and vector baselines are single lists with no rules either.
+            all_on = RankingOptions()
+            variants = {"hybrid": all_on, "today": RankingOptions.legacy()}
+            variants.update({f"hybrid-no-{rule}": all_on.without(rule) for rule in RANKING_RULES})
+            searchers = {name: Searcher(index, embedder, ranking=opts) for name, opts in variants.items()}
+            legacy = RankingOptions.legacy()
+            searchers.update({mode: Searcher(index, embedder, ranking=legacy) for mode in ("lexical", "vector")})
             bm25 = Bm25Ranker(symbols)
-            rankers: dict[str, Callable[[str], list[tuple[str, str]]]] = {
-                mode: (lambda text, mode=mode: [(r.path, r.qualified_name) for r in searcher.search(text, limit=K, mode=mode)])
-                for mode in ("hybrid", "lexical", "vector")
-            }
-            rankers["bm25"] = lambda text: bm25.rank(text, K)
+            modes = {name: "hybrid" for name in variants} | {"lexical": "lexical", "vector": "vector"}
+            methods = [*variants, *BASELINES]
 
+            calibration_rows: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+            fit_samples: list[tuple[float, float, bool]] = []
             per_query = []
-            seconds: dict[str, float] = defaultdict(float)
+            latencies: dict[str, list[float]] = defaultdict(list)
             for i, q in enumerate(queries, 1):
                 gold = gold_keys(q)
-                row = {"id": q["id"], "package": q["package"], "style": q["style"], "query": q["query"], "ranks": {}, "top1": {}}
-                for method in METHODS:
+                split = split_of(q["id"])
+                row = {"id": q["id"], "split": split, "package": q["package"], "style": q["style"], "query": q["query"],
+                       "ranks": {}, "top1": {}}
+                # A fresh (seeded) order per query: no method always runs first on a cold cache, or
+                # right after the BM25 baseline (whose large numpy temporaries slow the next call).
+                order = random.Random(i).sample(methods, len(methods))
+                for method in order:
                     started = time.perf_counter()
-                    ranked = rankers[method](q["query"])
-                    seconds[method] += time.perf_counter() - started
+                    if method == "bm25":
+                        ranked = bm25.rank(q["query"], K)
+                        results = None
+                    else:
+                        results = searchers[method].search(q["query"], limit=K, mode=modes[method])
+                        ranked = [(r.path, r.qualified_name) for r in results]
+                    latencies[method].append(1000 * (time.perf_counter() - started))
                     row["ranks"][method] = first_hit_rank(ranked, gold)
                     row["top1"][method] = "::".join(ranked[0]) if ranked else None
+                    if method == "hybrid" and results:
+                        best = search_module.best_possible_score(q["query"])
+                        plain = [n for n, r in enumerate(results) if r.band != "exact"]
+                        for n, r in enumerate(results):
+                            hit = (r.path, r.qualified_name) in gold
+                            calibration_rows[split].append((r.score, hit))
+                            if split == "dev" and n in plain and r.raw_score > 0:
+                                other = max((results[m].raw_score for m in plain if m != n), default=0.0)
+                                fit_samples.append((*search_module.calibration_features(r.raw_score, best, other), hit))
                 per_query.append(row)
                 if i % 25 == 0:
                     log.info("ranked %d/%d queries", i, len(queries))
@@ -313,13 +412,19 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
         finally:
             index.close()
 
-    def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
-        return {m: metrics([r["ranks"][m] for r in rows]) for m in METHODS}
+    def summarise(rows: list[dict], names) -> dict[str, dict[str, float]]:
+        return {m: metrics([r["ranks"][m] for r in rows]) for m in names}
 
-    overall = summarise(per_query)
-    per_package = {pkg: summarise([r for r in per_query if r["package"] == pkg]) for pkg in sorted({r["package"] for r in per_query})}
-    per_style = {st: summarise([r for r in per_query if r["style"] == st]) for st in sorted({r["style"] for r in per_query})}
-    beats = {m: overall["hybrid"]["mrr@10"] > overall[m]["mrr@10"] for m in METHODS if m != "hybrid"}
+    overall = summarise(per_query, methods)
+    by_split = {sp: summarise([r for r in per_query if r["split"] == sp], methods)
+                for sp in ("dev", "test") if any(r["split"] == sp for r in per_query)}
+    per_package = {pkg: summarise([r for r in per_query if r["package"] == pkg], MAIN_METHODS)
+                   for pkg in sorted({r["package"] for r in per_query})}
+    per_style = {st: summarise([r for r in per_query if r["style"] == st], MAIN_METHODS)
+                 for st in sorted({r["style"] for r in per_query})}
+    latency = {m: {"p50_ms": round(percentile(latencies[m], 50), 2), "p95_ms": round(percentile(latencies[m], 95), 2),
+                   "mean_ms": round(sum(latencies[m]) / len(latencies[m]), 2)} for m in methods}
+    beats = {m: overall["hybrid"]["mrr@10"] > overall[m]["mrr@10"] for m in BASELINES}
     report = {
         "benchmark": "search_quality",
         "corpus": {
@@ -333,20 +438,33 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
         "device": embedder.device,
         "split": args.split,
         "queries": len(per_query),
+        "queries_by_split": {sp: v["hybrid"]["queries"] for sp, v in by_split.items()},
         "queries_by_style": {st: v["hybrid"]["queries"] for st, v in per_style.items()},
         "k": K,
-        "metric_notes": "recall@k = share of queries with a gold answer in the top k; mrr@10 = mean 1/rank of the first gold hit (0 beyond 10)",
+        "metric_notes": "recall@k = share of queries with a gold answer in the top k; mrr@10 = mean 1/rank of the first gold hit (0 beyond 10); "
+        "hybrid = every ranking rule on (the default), today = every rule off, hybrid-no-<rule> = that one rule off; "
+        "latency per query in ms, query embedding included (each method its own Searcher, no shared vector cache)",
+        "ranking_rules": list(RANKING_RULES),
         "methods": overall,
+        "by_split": by_split,
+        "latency": latency,
         "per_package": per_package,
         "per_style": per_style,
-        "mean_query_ms": {m: round(1000 * seconds[m] / max(len(per_query), 1), 2) for m in METHODS},
+        "calibration": {sp: calibration_report(rows) for sp, rows in sorted(calibration_rows.items())},
         "hybrid_beats_on_mrr@10": beats,
-        "table_markdown": markdown_table(overall),
+        "table_markdown": split_table(by_split, latency) if by_split else markdown_table(overall),
         "hybrid_misses_top10": [
-            {"id": r["id"], "query": r["query"], "hybrid_top1": r["top1"]["hybrid"]}
+            {"id": r["id"], "split": r["split"], "query": r["query"], "hybrid_top1": r["top1"]["hybrid"]}
             for r in per_query if r["ranks"]["hybrid"] is None
         ],
     }
+    if args.fit_calibration:
+        report["calibration_fit"] = {
+            "fitted_on": "dev split, hybrid's non-exact results",
+            "samples": len(fit_samples),
+            "coefficients": fit_calibration(fit_samples) if fit_samples else None,
+            "in_use": list(search_module.CALIBRATION),
+        }
     code = 0 if all(beats.values()) or args.no_check else 1
     if code:
         log.error("hybrid does not beat %s on MRR@10", [m for m, ok in beats.items() if not ok])
@@ -368,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="query subset: a fixed ~2/3 dev, ~1/3 test split by id, for tuning without overfitting (default: %(default)s)")
     parser.add_argument("--json-out", type=Path, default=None, metavar="FILE", help="also write the report, with per-query ranks, to FILE")
     parser.add_argument("--no-check", action="store_true", help="exit 0 even if hybrid does not beat every other method")
+    parser.add_argument("--fit-calibration", action="store_true",
+                        help="also fit search.CALIBRATION on the dev split's hybrid results and report the coefficients")
     parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX_DIR, help="cached index of the corpus, updated incrementally (default: %(default)s)")
     parser.add_argument("--fresh", action="store_true", help="build the index from scratch in a temporary directory")
     parser.add_argument("--corpus-cache", type=Path, default=corpus.DEFAULT_CACHE, help="corpus archive cache (default: %(default)s)")

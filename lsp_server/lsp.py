@@ -901,6 +901,8 @@ def _search_item(r: Any, loc: dict) -> dict[str, Any]:
         "selectionRange": loc["selectionRange"], "startLine": r.start_line, "endLine": r.end_line,
         "score": r.score, "signature": r.signature, "snippet": r.snippet, "why": r.why,
         "freshness": r.freshness, "symbolId": r.symbol_id,
+        **({"band": r.band} if getattr(r, "band", "") else {}),
+        **({"alsoIn": list(r.also_in)} if getattr(r, "also_in", None) else {}),
     }
 
 

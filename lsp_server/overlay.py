@@ -22,6 +22,7 @@ or out-of-range edit is clamped or ignored and logged, never a crash.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import os
 import re
@@ -45,7 +46,16 @@ from lsp_server.index.identifiers import (
     words,
 )
 from lsp_server.index.records import SymbolRow, file_rows
-from lsp_server.search import EXACT_TIER, NameTable, SearchResult, reciprocal_rank_fusion
+from lsp_server.search import (
+    EXACT_TIER,
+    NameTable,
+    RankingOptions,
+    SearchResult,
+    query_shape,
+    reciprocal_rank_fusion,
+    rule_context,
+    rule_factor,
+)
 
 if TYPE_CHECKING:
     from lsp_server.embed import Embedder
@@ -53,6 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Unsaved and pending buffers' hits, fused in their own pool, over the index's (see search()).
+OPEN_DOCUMENT_BOOST = 1.1
 # LSP line terminators: \n, \r\n and a lone \r all end a line.
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 # Editor language ids that name our grammars differently (the rest are tried as they are).
@@ -499,6 +511,7 @@ class Overlay:
         kind: str | None = None,
         embedder: Embedder | None = None,
         query_vector: Callable[[str], np.ndarray] | None = None,
+        ranking: RankingOptions | None = None,
     ) -> list[SearchResult]:
         """Hybrid ranking of the active documents' symbols on the Searcher's scale: code-shaped query
         tokens that name a symbol get the exact tier; a word-overlap list and (when an embedder is
@@ -553,6 +566,21 @@ class Overlay:
         fused = reciprocal_rank_fusion(ranked_lists)
         for i, bonus in exact_tier.items():
             fused[i] = fused.get(i, 0.0) + bonus
+        # The index's per-symbol rules (definitions first, test code below, path words), so an
+        # unsaved buffer's hit and an indexed one compare on one scale.
+        opts = ranking or RankingOptions()
+        shape = query_shape(query)
+        asked, stems = rule_context(query, meaningful, opts)
+        for i in fused:
+            row = candidates[i][0]
+            factor, notes = rule_factor(shape, row.kind, row.path, row.container, None, asked=asked, stems=stems, opts=opts)
+            # What the user is editing right now is a little more likely to be what they mean (and
+            # its pool is fused apart from the index's, so its ranks alone would only tie).
+            factor *= OPEN_DOCUMENT_BOOST
+            notes.append(f"open document x{OPEN_DOCUMENT_BOOST:g}")
+            fused[i] *= factor
+            if notes:
+                reasons.setdefault(i, []).extend(notes)
         out: list[SearchResult] = []
         for i, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]:
             why = list(reasons.get(i, []))
@@ -600,13 +628,32 @@ def merge_results(
     limit: int,
 ) -> list[SearchResult]:
     """Index hits for paths the overlay answers are dropped (they describe text the editor no longer
-    shows); the rest merge by score, ties keeping index order first."""
+    shows); the rest merge by the ranking's own number (index hits show a calibrated 0-1 `score`
+    beside their `raw_score`; overlay hits have only the raw one), ties keeping index order first.
+    An overlay hit then shows the displayed score of the index hit just below it, so the page's
+    scores still read from high to low."""
     kept = [r for r in index_results if r.path not in overridden]
-    merged = sorted(
-        [(r.score, 1, n, r) for n, r in enumerate(kept)] + [(r.score, 0, n, r) for n, r in enumerate(overlay_results)],
+
+    def raw(r: SearchResult) -> float:
+        return r.raw_score if r.raw_score is not None else r.score
+
+    merged = [t[3] for t in sorted(
+        [(raw(r), 1, n, r) for n, r in enumerate(kept)] + [(raw(r), 0, n, r) for n, r in enumerate(overlay_results)],
         key=lambda t: (-t[0], t[1], t[2]),
-    )
-    return [t[3] for t in merged[:limit]]
+    )[:limit]]
+    if not kept or len(overlay_results) == 0:
+        return merged
+    from_overlay = {id(r) for r in overlay_results}
+    out: list[SearchResult] = []
+    for i, r in enumerate(merged):
+        if id(r) in from_overlay:
+            below = next((m.score for m in merged[i + 1:] if id(m) not in from_overlay), None)
+            above = next((m.score for m in reversed(out) if id(m) not in from_overlay), None)
+            shown = below if below is not None else above
+            if shown is not None:
+                r = dataclasses.replace(r, score=shown, raw_score=raw(r))
+        out.append(r)
+    return out
 
 
 def _same_rows(rows: Sequence[SymbolRow], records: Sequence[Any]) -> bool:

@@ -2,8 +2,10 @@
 
 Owns the ranking: identifier-aware lexical hits (FTS5 bm25 over identifier parts) and vector
 similarity fused by reciprocal rank fusion, an exact-name tier that semantic noise can never
-outrank, filters (language, path glob, kind), optional expansion along callers/callees, a `why` for
-every hit, and the in-memory name table behind fuzzy `symbols` queries (prefix, camelCase /
+outrank, the code-aware rules after fusion (`RankingOptions`: path classes, definitions first,
+per-file saturation, duplicate collapsing, path / container-doc evidence), the displayed 0-1
+relevance (`relevance`), filters (language, path glob, kind), optional expansion along
+callers/callees, a `why` for every hit, and the in-memory name table behind fuzzy `symbols` queries (prefix, camelCase /
 snake_case abbreviations such as `ldcfg` -> `load_config`, word starts, substrings, small typos),
 refreshed when the index's generation counter moves.
 
@@ -17,15 +19,18 @@ from __future__ import annotations
 import bisect
 import heapq
 import logging
+import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from lsp_server.index import Index, SymbolFilter, SymbolRecord
+from lsp_server.index import Index, SymbolBrief, SymbolFilter, SymbolRecord
 from lsp_server.index.globs import compile_glob
 from lsp_server.index.vectors import VectorStoreError
 from lsp_server.index.identifiers import (
@@ -74,23 +79,28 @@ class SearchResult:
     language: str
     start_line: int  # 1-based, inclusive
     end_line: int
+    # What a person reads: with RankingOptions.calibrated_score (the default) a 0-1 relevance
+    # (see `relevance`), else the raw ranking score. Fuzzy `symbols` results keep their tier score.
     score: float
     signature: str
     snippet: str
     why: str
     symbol_id: str
     freshness: str  # "indexed" | "pending" | "unsaved"
+    raw_score: float | None = None  # the ranking's own number (fusion x rules), for debugging
+    band: str = ""  # "exact" | "high" | "medium" | "low" (calibrated hybrid results only)
+    also_in: list[str] = field(default_factory=list)  # "path:line" of collapsed copies of this symbol
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _result(rec: SymbolRecord, score: float, why: str, freshness: str) -> SearchResult:
+def _result(rec: SymbolRecord, score: float, why: str, freshness: str, **extra) -> SearchResult:
     return SearchResult(
         path=rec.path, name=rec.name, qualified_name=rec.qualified_name, kind=rec.kind,
         language=rec.language, start_line=rec.start_line, end_line=rec.end_line,
         score=round(score, 6), signature=rec.signature, snippet=rec.snippet, why=why,
-        symbol_id=rec.symbol_id, freshness=freshness,
+        symbol_id=rec.symbol_id, freshness=freshness, **extra,
     )
 
 
@@ -99,12 +109,23 @@ class _LexicalHits:
     fts: list[str] = field(default_factory=list)  # bm25 order
     words: list[str] = field(default_factory=list)  # exact matches of plain query words
     terms: list[str] = field(default_factory=list)  # what was asked of FTS5
-    rowid_of: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, tuple[str, str]] = field(default_factory=dict)  # bm25 hit -> (name words, body words)
+
+
+def _meaningful_terms(query: str) -> list[str]:
+    """The query's words as FTS5 is asked for them. English stopwords and language keywords
+    ("function", "return", "class") match a large share of all symbols: dropped when the query has
+    anything more specific."""
+    terms = list(dict.fromkeys(words(query)))
+    return [t for t in terms if t not in STOPWORDS and t not in CODE_KEYWORDS] or [
+        t for t in terms if t not in STOPWORDS
+    ] or terms
 
 
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ies", "ed", "es", "s")
 
 
+@lru_cache(maxsize=1 << 16)
 def _rough_stem(word: str) -> str:
     """Enough of a stem to say which query word a hit matched ("extracted" ~ "extraction" ~
     "extract"); ranking itself uses FTS5's porter stemmer."""
@@ -164,10 +185,302 @@ def reciprocal_rank_fusion(ranked_lists: list[tuple[list[str], float]], k: int =
     return fused
 
 
+# --------------------------------------------------------------------------------------------------
+# Code-aware ranking rules (issue 9): each one a switch of RankingOptions
+# --------------------------------------------------------------------------------------------------
+
+RANKING_RULES = (
+    "path_classes", "definitions_first", "file_saturation", "collapse_duplicates", "exact_tier",
+    "path_evidence", "calibrated_score",
+)
+
+
+@dataclass(frozen=True)
+class RankingOptions:
+    """The code-aware rules applied after fusion, each a switch; every rule is on by default, and
+    each rule's 'off' is the ranking as it was before it (`legacy()`: all off).
+
+    path_classes: tests, fixtures, examples, vendored and generated code rank below the code they
+        exercise (x PATH_CLASS_FACTOR), unless the question is about that kind of code.
+    definitions_first: for questions, functions / classes / methods above variables, fields, keys
+        and headings (DEFINITION_PRIOR; off: the older, milder KIND_PRIOR).
+    file_saturation: the k-th hit from one file is discounted (SATURATION_DECAY per hit after
+        SATURATION_FREE), so one file cannot fill the page.
+    collapse_duplicates: copies of one API in different files (same kind, qualified name and
+        text hash: signature, doc and body digest; v1/, v2/, compat/, legacy/ ...) become one result
+        whose `also_in` says where else it lives.
+    exact_tier: exact-name hits form a tier that no rule can push below a non-exact hit (off: the
+        tier is a bonus added before the rules, which may then scale it like any score).
+    path_evidence: query words found in the file's path (folders, file name) or in the enclosing
+        symbol's doc lift a hit (x 1 + PATH_EVIDENCE_BOOST x share of words covered).
+    calibrated_score: `score` is a 0-1 relevance and `band` is set (off: `score` is the raw
+        fusion number, as `raw_score` always is).
+    """
+
+    path_classes: bool = True
+    definitions_first: bool = True
+    file_saturation: bool = True
+    collapse_duplicates: bool = True
+    exact_tier: bool = True
+    path_evidence: bool = True
+    calibrated_score: bool = True
+
+    @classmethod
+    def legacy(cls) -> RankingOptions:
+        """Every rule off: fusion, the additive exact tier and KIND_PRIOR only."""
+        return cls(**dict.fromkeys(RANKING_RULES, False))
+
+    def without(self, *rules: str) -> RankingOptions:
+        unknown = sorted(set(rules) - set(RANKING_RULES))
+        if unknown:
+            raise ValueError(f"unknown ranking rules {unknown}; known: {', '.join(RANKING_RULES)}")
+        return replace(self, **dict.fromkeys(rules, False))
+
+
+PathClass = Literal["test", "fixture", "example", "vendor", "generated"]
+
+# Tuned on the search_quality dev split only (see README, search quality).
+PATH_CLASS_FACTOR: dict[str, float] = {
+    "test": 0.5, "fixture": 0.5, "example": 0.6, "vendor": 0.5, "generated": 0.5,
+}
+DEFINITION_PRIOR = {
+    "field": 0.5, "property": 0.5, "variable": 0.5, "constant": 0.5, "key": 0.4, "string": 0.4,
+    "enummember": 0.5, "object": 0.6,
+}
+SATURATION_FREE = 2  # hits per file before the discount starts
+SATURATION_DECAY = 0.9  # each further hit from the same file
+PATH_EVIDENCE_BOOST = 0.3  # x share of the query's words found in the file's path
+CONTAINER_DOC_BOOST = 0.1  # x share found (only) in the enclosing symbol's doc
+
+_CLASS_DIRS: dict[str, frozenset[str]] = {
+    "test": frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e"}),
+    "fixture": frozenset({"fixtures", "fixture", "__fixtures__", "testdata", "test_data", "__snapshots__", "__mocks__", "mocks"}),
+    "example": frozenset({"examples", "example", "samples", "sample", "demo", "demos", "docs", "doc", "tutorial", "tutorials"}),
+    "vendor": frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdparty", "third-party", "node_modules",
+                         "bower_components", "site-packages", "extern", "external"}),
+    "generated": frozenset({"generated", "__generated__", "_generated", "dist"}),
+}
+_TEST_FILE = re.compile(
+    r"test_.*\.py|.*_test\.(?:py|go|rb|rs|c|cc|cpp|exs?|dart)|conftest\.py|tests?\.py|.*_tests\.rs"
+    r"|.*\.(?:test|spec)\.[cm]?[jt]sx?|.*(?:Test|Tests|IT|Spec)\.(?:java|kt|scala|cs|php|swift|groovy)|.*_spec\.rb"
+)
+_GENERATED_FILE = re.compile(
+    r".*_pb2(?:_grpc)?\.pyi?|.*\.pb\.(?:go|cc|h)|.*[._-]generated\.\w+|.*\.gen\.\w+|.*\.g\.dart|.*\.freezed\.dart|.*\.min\.js"
+)
+# Words that make a question about that kind of code (its demotion is then lifted).
+_ASKS_FOR: dict[str, frozenset[str]] = {
+    "test": frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "specs", "e2e", "conftest"}),
+    "fixture": frozenset({"fixture", "fixtures", "mock", "mocks", "mocking", "testdata", "test", "tests", "testing"}),
+    "example": frozenset({"example", "examples", "sample", "samples", "demo", "demos", "tutorial", "docs"}),
+    "vendor": frozenset({"vendor", "vendored", "vendoring", "thirdparty"}),
+    "generated": frozenset({"generated", "codegen", "autogenerated", "protobuf", "pb2"}),
+}
+
+
+@lru_cache(maxsize=1 << 14)
+def path_class(path: str) -> PathClass | None:
+    """What a file is besides ordinary code, from its path alone: 'test', 'fixture', 'example',
+    'vendor', 'generated', or None. A folder class beats a file-name class (tests/fixtures/x.py is a
+    fixture); `testing.py` and `test/`-free paths like `src/click/testing.py` are ordinary code."""
+    parts = path.split("/")
+    folders = [p.lower() for p in parts[:-1]]
+    for cls in ("vendor", "generated", "fixture", "example", "test"):
+        if any(f in _CLASS_DIRS[cls] for f in folders):
+            return cls  # type: ignore[return-value]
+    name = parts[-1]
+    if _GENERATED_FILE.fullmatch(name):
+        return "generated"
+    if _TEST_FILE.fullmatch(name):
+        return "test"
+    return None
+
+
+def classes_asked_for(query: str) -> set[str]:
+    """The path classes a question is about ("where is the retry test" -> test, fixture)."""
+    ws = set(words(query))
+    if "third" in ws and "party" in ws:
+        ws.add("thirdparty")
+    return {cls for cls, triggers in _ASKS_FOR.items() if ws & triggers}
+
+
+_GENERIC_PATH_WORDS = frozenset({"src", "lib", "index", "init", "main", "mod", "pkg", "internal", "py", "js", "ts"})
+
+
+@lru_cache(maxsize=1 << 14)
+def _path_stems(path: str) -> frozenset[str]:
+    """Stems of a file's folder and file names (no extension, no generic `src` / `lib` / `index`
+    words, no version numbers)."""
+    folders, _, name = path.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return frozenset(_rough_stem(w) for w in words(f"{folders} {stem}") if w not in _GENERIC_PATH_WORDS and not w.isdigit())
+
+
+@lru_cache(maxsize=1 << 14)
+def _doc_stems(doc: str | None) -> frozenset[str]:
+    return frozenset(_rough_stem(w) for w in words(doc[:400]) if w not in STOPWORDS) if doc else frozenset()
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 11 <= n % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+# A non-exact hit's relevance: a logistic curve, fitted on the search_quality dev split
+# (benchmarks/search_quality.py --fit-calibration), over two features of its raw score: its share
+# of the best score any candidate could get (every list ranking it first), and its margin over the
+# best *other* non-exact hit on the page (> 1 only for the first: how far ahead it is). Both slopes
+# are positive, so the relevance never contradicts the order. It estimates the share of results at
+# that relevance that were the answer looked for (one answer per question in that set, so a page
+# rarely holds more than one relevant hit). Exact-name hits take the band above it.
+CALIBRATION = (-1.005, 2.833, 3.526)  # (intercept, slope on ln(raw / best possible), slope on ln(raw / best other))
+RELEVANCE_CEILING = 0.89  # non-exact hits stay below every exact-name hit
+BANDS = ((0.9, "exact"), (0.3, "high"), (0.1, "medium"), (0.0, "low"))  # dev split: ~55 %, ~15 %, ~3 % of hits were the answer
+
+
+def best_possible_score(query: str, mode: Mode = "hybrid") -> float:
+    """The fused score of a symbol every ranked list of this query's shape and mode puts first:
+    the scale `relevance` measures raw scores against."""
+    w = FUSION_WEIGHTS[query_shape((query or "").strip()[:MAX_QUERY_CHARS])]
+    lists = {"hybrid": w.fts + w.words + w.vector, "lexical": w.fts + w.words, "vector": w.vector}[mode]
+    return lists / (RRF_K + 1)
+
+
+def calibration_features(raw: float, best_possible: float, best_other: float) -> tuple[float, float]:
+    """(ln(raw / best possible), ln(raw / best other non-exact raw on the page)); 0 where undefined."""
+    if raw <= 0 or best_possible <= 0:
+        return (0.0, 0.0)
+    return (math.log(raw / best_possible), math.log(raw / best_other) if best_other > 0 else 0.0)
+
+
+def relevance(raw: float, best_possible: float, best_other: float, exact: bool) -> float:
+    """The 0-1 score shown for a hybrid result. Exact-name hits map into [0.90, 1.00) by their raw
+    score (the tier's 1.0 or 1.1 plus fusion, times the rules), everything else through CALIBRATION,
+    capped at RELEVANCE_CEILING; `best_other` is the best raw score of the page's other non-exact
+    hits (0 when there is none)."""
+    if exact:
+        return round(0.9 + 0.099 * (1.0 - math.exp(-max(raw, 0.0))), 3)
+    if raw <= 0 or best_possible <= 0:
+        return 0.0
+    a, b, c = CALIBRATION
+    x1, x2 = calibration_features(raw, best_possible, best_other)
+    z = a + b * x1 + c * x2
+    return round(min(RELEVANCE_CEILING, 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))), 3)
+
+
+def band_of(score: float) -> str:
+    return next(name for floor, name in BANDS if score >= floor)
+
+
+def rule_context(query: str, terms: Sequence[str], opts: RankingOptions) -> tuple[set[str], set[str]]:
+    """What the per-symbol rules need to know of a query: the path classes it asks about, and the
+    stems of its lexical terms (for path and container-doc evidence)."""
+    asked = classes_asked_for(query) if opts.path_classes else set()
+    stems = {_rough_stem(t) for t in terms} if opts.path_evidence else set()
+    return asked, stems
+
+
+def rule_factor(
+    shape: str, kind: str, path: str, container: str | None, container_doc: str | None, *,
+    asked: set[str], stems: set[str], opts: RankingOptions,
+) -> tuple[float, list[str]]:
+    """The product of the per-symbol rules' multipliers for one hit, and their notes for `why`
+    (also applied by the overlay to unsaved buffers' hits, so both sit on one scale)."""
+    factor, notes = 1.0, []
+    if shape != "identifier":
+        # A question is usually answered by code that does something: among near-equal
+        # fused scores, prefer functions and types over fields, keys and headings.
+        prior = (DEFINITION_PRIOR if opts.definitions_first else KIND_PRIOR).get(kind, 1.0)
+        if prior != 1.0:
+            factor *= prior
+            if opts.definitions_first:
+                notes.append(f"{kind} x{prior:g}")
+    if opts.path_classes:
+        cls = path_class(path)
+        if cls is not None and cls not in asked:
+            factor *= PATH_CLASS_FACTOR[cls]
+            notes.append(f"{cls} code x{PATH_CLASS_FACTOR[cls]:g}")
+    if stems:
+        in_path = stems & _path_stems(path)
+        in_doc = (stems & _doc_stems(container_doc)) - in_path
+        if in_path or in_doc:
+            boost = 1.0 + (PATH_EVIDENCE_BOOST * len(in_path) + CONTAINER_DOC_BOOST * len(in_doc)) / len(stems)
+            factor *= boost
+            said = [f"path words: {', '.join(sorted(in_path))}"] if in_path else []
+            said += [f"{container} doc words: {', '.join(sorted(in_doc))}"] if in_doc else []
+            notes.append(f"{'; '.join(said)} x{boost:.2f}")
+    return factor, notes
+
+
+@dataclass(slots=True)
+class _Candidate:
+    brief: SymbolBrief
+    fused: float  # reciprocal rank fusion over the ranked lists
+    tier: float = 0.0  # the exact-name bonus (0: not an exact hit)
+    factor: float = 1.0  # product of the rules' multipliers
+    notes: list[str] = field(default_factory=list)
+    also_in: list[SymbolBrief] = field(default_factory=list)
+
+    @property
+    def value(self) -> float:
+        return (self.tier + self.fused) * self.factor
+
+
+def _duplicate_keys(b: SymbolBrief) -> list[tuple]:
+    """What makes two symbols in different files copies of one API: the same kind, qualified name
+    and embedded text, whose hash covers the signature, the doc and the body digest (the body's
+    most-used identifiers, so edits that keep what a body uses keep the hash). The same signature
+    alone is not enough: an override that delegates to its base has it too."""
+    return [(b.kind, b.qualified_name, b.text_hash)]
+
+
+def _collapse_duplicates(ordered: list[_Candidate]) -> list[_Candidate]:
+    """Keep the best-ranked copy of each duplicated symbol; the others go to its `also_in`."""
+    owner: dict[tuple, _Candidate] = {}
+    out: list[_Candidate] = []
+    for c in ordered:
+        keys = _duplicate_keys(c.brief)
+        rep = next((owner[k] for k in keys if k in owner), None)
+        if rep is not None and rep.brief.path != c.brief.path:
+            rep.also_in.append(c.brief)
+            if len(rep.also_in) == 1:
+                rep.notes.append("copies collapsed")
+            continue
+        for k in keys:
+            owner.setdefault(k, c)
+        out.append(c)
+    return out
+
+
+def _saturate(ordered: list[_Candidate], key, need: int) -> list[_Candidate]:
+    """Greedy page filling with a per-file discount: the n-th hit taken from one file is worth
+    SATURATION_DECAY^(n - SATURATION_FREE) of its score (lazy re-scoring, best first). The first
+    `need` come back in their final order, the rest after them as they were."""
+    per_file: dict[str, int] = {}
+    heap = [(key(c), 0, i) for i, c in enumerate(ordered)]  # (sort key, file count it was scored at, i)
+    heapq.heapify(heap)
+    out: list[_Candidate] = []
+    taken: set[int] = set()
+    while heap and len(out) < need:
+        _, seen, i = heapq.heappop(heap)
+        c = ordered[i]
+        count = per_file.get(c.brief.path, 0)
+        if count != seen:
+            discount = SATURATION_DECAY ** max(0, count - SATURATION_FREE + 1) / SATURATION_DECAY ** max(0, seen - SATURATION_FREE + 1)
+            c.factor *= discount
+            heapq.heappush(heap, (key(c), count, i))
+            continue
+        if count >= SATURATION_FREE:
+            c.notes.append(f"{_ordinal(count + 1)} hit in its file x{SATURATION_DECAY ** (count - SATURATION_FREE + 1):.2f}")
+        per_file[c.brief.path] = count + 1
+        out.append(c)
+        taken.add(i)
+    return out + [c for i, c in enumerate(ordered) if i not in taken]
+
+
 class Searcher:
-    def __init__(self, index: Index, embedder: Embedder | None = None) -> None:
+    def __init__(self, index: Index, embedder: Embedder | None = None, ranking: RankingOptions | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.ranking = ranking if ranking is not None else RankingOptions()
         self._names: NameTable | None = None
         self._names_lock = threading.Lock()
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -185,12 +498,17 @@ class Searcher:
         kind: str | None = None,
         mode: Mode = "hybrid",
         expand: bool = False,
+        ranking: RankingOptions | None = None,
     ) -> list[SearchResult]:
+        """Ranked symbols for a query. Round trips through the index: one for both lexical lists
+        (with each hit's ranking features), one vector search, one for the features of vector-only
+        hits, one for the final page's full records (plus the call graph when expanding)."""
         query = (query or "").strip()[:MAX_QUERY_CHARS]
         if not query or limit <= 0:
             return []
         if mode not in ("hybrid", "lexical", "vector"):
             raise ValueError(f"mode must be hybrid, lexical or vector, not {mode!r}")
+        opts = ranking if ranking is not None else self.ranking
         flt = SymbolFilter(language=lang or None, kind=kind or None, path_glob=path or None)
         per_list = max(CANDIDATES, limit * 3)
 
@@ -198,50 +516,97 @@ class Searcher:
         weights = FUSION_WEIGHTS[shape]
         reasons: dict[str, list[str]] = {}
         exact_tier: dict[str, float] = {}
+        briefs: dict[str, SymbolBrief] = {}
         ranked_lists: list[tuple[list[str], float]] = []
-        lexical = _LexicalHits()
+        lexical = _LexicalHits(terms=_meaningful_terms(query))
         if mode in ("hybrid", "lexical"):
-            lexical = self._lexical(query, shape, flt, per_list, reasons, exact_tier)
+            lexical = self._lexical(query, shape, flt, per_list, reasons, exact_tier, briefs)
             ranked_lists += [(lexical.fts, weights.fts), (lexical.words, weights.words)]
         semantic: dict[str, float] = {}
         if mode in ("hybrid", "vector"):
             semantic = self._semantic(query, flt, per_list)
             ranked_lists.append(([sid for sid, _ in sorted(semantic.items(), key=lambda kv: -kv[1])], weights.vector))
         fused = reciprocal_rank_fusion(ranked_lists, RRF_K)
-        for sid, bonus in exact_tier.items():
-            fused[sid] = fused.get(sid, 0.0) + bonus
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-        if shape != "identifier":
-            # A question is usually answered by code that does something: among near-equal fused
-            # scores, prefer functions and types over fields, keys and headings.
-            pool = ranked[:per_list]
-            kinds = self.index.get_symbols([sid for sid, _ in pool])
-            ranked = sorted(
-                ((sid, score * KIND_PRIOR.get(kinds[sid].kind, 1.0) if sid in kinds else score) for sid, score in pool),
-                key=lambda kv: (-kv[1], kv[0]),
-            )
-        top = ranked[: limit if not expand else max(limit, EXPAND_FROM)]
-        records = self.index.get_symbols([sid for sid, _ in top])
-        scores = dict(top)
+        for sid in exact_tier:  # an exact hit no ranked list holds is still a candidate
+            fused.setdefault(sid, 0.0)
+        # The pool: the best `per_list` by fused score plus the exact tier, as before the rules.
+        pool = sorted(fused, key=lambda sid: (-(fused[sid] + exact_tier.get(sid, 0.0)), sid))[:per_list]
+        missing = [sid for sid in pool if sid not in briefs]
+        if missing:
+            briefs.update(self.index.briefs(missing))
+        candidates = [
+            _Candidate(briefs[sid], fused[sid], exact_tier.get(sid, 0.0)) for sid in pool if sid in briefs
+        ]
+        need = limit if not expand else max(limit, EXPAND_FROM)
+        ordered = self._apply_rules(query, shape, candidates, lexical, opts, need)
 
+        top = ordered[:need]
+        records = self.index.get_symbols([c.brief.symbol_id for c in top])
+        scores = {c.brief.symbol_id: c.value for c in top}
+        tiered = {c.brief.symbol_id for c in top if c.tier > 0}
+        protected = tiered if opts.exact_tier else set()
+        by_id = {c.brief.symbol_id: c for c in top}
         if expand:
-            self._expand(top[:EXPAND_FROM], records, scores, reasons, flt)
+            self._expand([(sid, scores[sid]) for sid in list(scores)[:EXPAND_FROM]], records, scores, reasons, flt)
 
         final = sorted(
-            (sid for sid in scores if sid in records), key=lambda sid: (-scores[sid], sid)
+            (sid for sid in scores if sid in records), key=lambda sid: (sid not in protected, -scores[sid], sid)
         )[:limit]
         self._explain_lexical(final, lexical, reasons)
-        pending = self.index.pending_ids(final)
+        expanded = [sid for sid in final if sid not in by_id]
+        pending = {sid for sid in final if sid in by_id and by_id[sid].brief.pending}
+        if expanded:
+            pending |= self.index.pending_ids(expanded)
+        # The two best non-exact raw scores: each hit's margin is over the best *other* one.
+        first, second = (sorted((scores[sid] for sid in final if sid not in tiered), reverse=True) + [0.0, 0.0])[:2]
         out: list[SearchResult] = []
         for sid in final:
             why = list(reasons.get(sid, []))
             if sid in semantic:
                 why.append(f"semantic {semantic[sid]:.2f}")
-            out.append(_result(records[sid], scores[sid], "; ".join(why) or "match", "pending" if sid in pending else "indexed"))
+            cand = by_id.get(sid)
+            if cand is not None:
+                why += cand.notes
+            raw = round(scores[sid], 6)
+            extra: dict = {"raw_score": raw}
+            if cand is not None and cand.also_in:
+                extra["also_in"] = [f"{b.path}:{b.start_line}" for b in cand.also_in]
+            if opts.calibrated_score:
+                other = second if sid not in tiered and scores[sid] >= first else first
+                shown = relevance(raw, best_possible_score(query, mode), other, sid in protected)
+                extra["band"] = band_of(shown)
+                why.append(f"raw {raw:.4f}")
+            else:
+                shown = raw
+            out.append(_result(records[sid], shown, "; ".join(why) or "match",
+                               "pending" if sid in pending else "indexed", **extra))
         return out
 
-    def _lexical(self, query, shape, flt, per_list, reasons, exact_tier) -> _LexicalHits:
-        """bm25 and exact-word rankings (symbol ids); fills the exact tier and its reasons."""
+    def _apply_rules(
+        self, query: str, shape: str, candidates: list[_Candidate], lexical: _LexicalHits, opts: RankingOptions, need: int
+    ) -> list[_Candidate]:
+        """The fusion pool, best first, after the code-aware rules (RankingOptions); at least the
+        first `need` are in their final order."""
+        asked, stems = rule_context(query, lexical.terms, opts)
+        for c in candidates:
+            b = c.brief
+            factor, notes = rule_factor(shape, b.kind, b.path, b.container, b.container_doc, asked=asked, stems=stems, opts=opts)
+            c.factor *= factor
+            c.notes.extend(notes)
+
+        def key(c: _Candidate) -> tuple:
+            return (not (opts.exact_tier and c.tier > 0), -c.value, c.brief.symbol_id)
+
+        ordered = sorted(candidates, key=key)
+        if opts.collapse_duplicates:
+            ordered = _collapse_duplicates(ordered)
+        if opts.file_saturation:
+            ordered = _saturate(ordered, key, need)
+        return ordered
+
+    def _lexical(self, query, shape, flt, per_list, reasons, exact_tier, briefs) -> _LexicalHits:
+        """bm25 and exact-word rankings (symbol ids); fills the exact tier, its reasons and the
+        briefs of every hit (one index call for both lists)."""
         tokens = identifier_tokens(query)
         # Exact identifiers: the whole query when it is one, plus code-shaped tokens of a longer one.
         exact_names: list[str] = []
@@ -259,46 +624,36 @@ class Searcher:
             # `symbols` or `put` is no better a match. Only a code-shaped query keeps a plain word
             # or two as possible names ("getUserName cache").
             plain_words = []
-        hits = self.index.exact(exact_names + plain_words, exact_qualified, flt, per_list)
+        result = _LexicalHits(terms=_meaningful_terms(query))
+        found = self.index.lexical_candidates(result.terms, exact_names + plain_words, exact_qualified, flt, per_list)
         exact_set = set(exact_names) | set(exact_qualified)
-        result = _LexicalHits()
         # Code-shaped exact matches get the tier above everything; plain words only a rank.
-        for _rowid, sid, name, qualified, matched in hits:
+        for matched, brief in found.exact:
+            sid = brief.symbol_id
+            briefs[sid] = brief
             if matched in exact_set:
                 if sid not in exact_tier:
-                    case_bonus = 0.1 if name == last_component(query) or qualified == query else 0.0
+                    case_bonus = 0.1 if brief.name == last_component(query) or brief.qualified_name == query else 0.0
                     exact_tier[sid] = EXACT_TIER + case_bonus
                     qualified_only = matched in exact_qualified and matched not in exact_names
                     reasons.setdefault(sid, []).append("exact qualified name" if qualified_only else "exact name")
             elif sid not in exact_tier and sid not in reasons:
                 result.words.append(sid)
                 reasons.setdefault(sid, []).append("exact name")
-
-        terms = list(dict.fromkeys(words(query)))
-        # English stopwords and language keywords ("function", "return", "class") match a large
-        # share of all symbols: dropped when the query has anything more specific.
-        result.terms = [t for t in terms if t not in STOPWORDS and t not in CODE_KEYWORDS] or [
-            t for t in terms if t not in STOPWORDS
-        ] or terms
-        ranked = self.index.lexical(result.terms, flt, per_list)
-        ids = self.index.symbol_ids_for_rowids([rowid for rowid, _ in ranked])
-        for rowid, _ in ranked:
-            sid = ids.get(rowid)
-            if sid is not None:
-                result.fts.append(sid)
-                result.rowid_of[sid] = rowid
+        for brief, _bm25, name_words_, body_words in found.fts:
+            briefs.setdefault(brief.symbol_id, brief)
+            result.fts.append(brief.symbol_id)
+            result.stored[brief.symbol_id] = (name_words_, body_words)
         return result
 
     def _explain_lexical(self, final: list[str], lexical: _LexicalHits, reasons: dict[str, list[str]]) -> None:
         """Say which query words a bm25 hit matched: in its name parts, or in its other words."""
-        wanted = {sid: lexical.rowid_of[sid] for sid in final if sid in lexical.rowid_of}
-        if not wanted:
-            return
-        stored = self.index.lexical_words(list(wanted.values()))
         term_stems = [(t, _rough_stem(t)) for t in lexical.terms]
-        for sid, rowid in wanted.items():
-            name_words, body_words = stored.get(rowid, ("", ""))
-            name_stems = {_rough_stem(w) for w in name_words.split()}
+        for sid in final:
+            if sid not in lexical.stored:
+                continue
+            name_words_, body_words = lexical.stored[sid]
+            name_stems = {_rough_stem(w) for w in name_words_.split()}
             in_name = [t for t, stem in term_stems if stem in name_stems]
             why = reasons.setdefault(sid, [])
             if in_name:

@@ -123,7 +123,8 @@ def test_exact_identifier_is_first_and_explained(searcher):
     results = searcher.search("load_config", 5)
     assert results[0].qualified_name == "load_config"
     assert "exact name" in results[0].why
-    assert results[0].score > 1.0 > results[1].score
+    assert results[0].raw_score > 1.0 > results[1].raw_score
+    assert results[0].band == "exact" and 0.9 <= results[0].score < 1.0 and results[1].score < 0.9
 
 
 def test_exact_name_cannot_be_outranked_by_semantic_noise(searcher):
@@ -166,7 +167,7 @@ def test_natural_query_is_not_dragged_by_a_one_word_name(tmp_path):
         assert names(question)[0] == "add_scheme"
         assert all("exact name" not in r.why for r in question)
         ident = s.search("put", 5)
-        assert names(ident)[0] == "put" and "exact name" in ident[0].why and ident[0].score > 1.0
+        assert names(ident)[0] == "put" and "exact name" in ident[0].why and ident[0].raw_score > 1.0
 
 
 def test_identifier_keeps_exact_match_first_over_documented_neighbours(searcher):

@@ -149,10 +149,11 @@ class SymbolBrief:
     text_hash: str
     container_doc: str | None
     pending: bool
+    start_line: int  # 1-based
 
     @classmethod
     def from_row(cls, row: Sequence) -> SymbolBrief:
-        return cls(*row[:11], bool(row[11]))
+        return cls(*row[:11], bool(row[11]), row[12])
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ _SYMBOL_COLUMNS = (
 # symbol's doc and whether the row still waits for its vector come along in the same row.
 _BRIEF_COLUMNS = (
     "s.id, s.symbol_id, s.path, s.language, s.name, s.qualified_name, s.kind, s.container, s.signature, "
-    "s.text_hash, p.doc, o.symbol_id IS NOT NULL"
+    "s.text_hash, p.doc, o.symbol_id IS NOT NULL, s.start_line"
 )
 _BRIEF_FROM = (
     "symbols s LEFT JOIN symbols p ON p.symbol_id = s.parent_id LEFT JOIN outbox o ON o.symbol_id = s.symbol_id"
