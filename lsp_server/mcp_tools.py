@@ -127,10 +127,12 @@ class CodeHit(BaseModel):
     language: str
     signature: str
     snippet: str | None = Field(default=None, description="first lines of the definition (file content, data)")
-    score: float
+    score: float = Field(description="relevance 0-1 (calibrated for search_code)")
+    band: str | None = Field(default=None, description="exact | high | medium | low")
     why: str = Field(description="why this matched")
     freshness: str = Field(description="indexed | pending (vectors not yet computed) | unsaved")
     symbol_id: str = Field(description="stable id, accepted by callers / callees / get_symbol")
+    also_in: list[str] | None = Field(default=None, description="path:line of copies of this symbol folded into this hit")
 
 
 class SearchCodeResult(BaseModel):
@@ -633,6 +635,10 @@ def _hit(r: SearchResult, with_snippet: bool = True) -> dict:
     }
     if with_snippet and r.snippet and r.snippet != r.signature:
         hit["snippet"] = r.snippet
+    if getattr(r, "band", ""):
+        hit["band"] = r.band
+    if getattr(r, "also_in", None):
+        hit["also_in"] = list(r.also_in)
     return hit
 
 
@@ -1047,6 +1053,51 @@ def _tokens(default: int) -> Any:
     )
 
 
+class CompactToolsServer(MCPServer):
+    """Publishes the tool list compactly: every agent session pays for it in its context.
+
+    Input schemas keep their types, bounds and descriptions but lose pydantic's generated titles;
+    output schemas keep the top-level fields and their types (the full shapes, nested models and
+    their field docs, would triple the list). Results are still built from and checked against the
+    full models; each tool's description says what its answer holds.
+    """
+
+    async def list_tools(self):  # type: ignore[override]
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = _without_titles(tool.input_schema)
+            if tool.output_schema:
+                tool.output_schema = _top_level_shape(tool.output_schema)
+        return tools
+
+
+def _without_titles(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_titles(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(schema, list):
+        return [_without_titles(v) for v in schema]
+    return schema
+
+
+def _top_level_shape(schema: dict) -> dict:
+    """`{"type": "object", "properties": {field: {"type": ...}}, "required": [...]}`."""
+
+    def json_type(prop: dict) -> Any:
+        if "type" in prop:
+            return prop["type"]
+        if "$ref" in prop:
+            return "object"
+        kinds = [json_type(p) for p in prop.get("anyOf", []) if isinstance(p, dict)]
+        flat = sorted({k for kind in kinds for k in (kind if isinstance(kind, list) else [kind]) if k})
+        return flat[0] if len(flat) == 1 else flat
+
+    props = {name: {"type": json_type(p)} for name, p in schema.get("properties", {}).items() if isinstance(p, dict)}
+    shape: dict[str, Any] = {"type": "object", "properties": props}
+    if schema.get("required"):
+        shape["required"] = list(schema["required"])
+    return shape
+
+
 def create_server(
     settings: Settings,
     *,
@@ -1079,7 +1130,7 @@ def create_server(
         max_file_size=settings.max_file_size, session=session, events=events,
     )
     tools = Tools(state)
-    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+    server = CompactToolsServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
     server.symscope_state = state  # type: ignore[attr-defined]  # for the CLI and tests
     # logging/setLevel: MCPServer has no decorator for it (2026-07-28 removed the method); the SDK
     # says to register it on the low-level server, which then declares the `logging` capability.
