@@ -1049,34 +1049,46 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 def _tokens(default: int) -> Any:
     return Field(
         default=default, ge=MIN_TOKENS, le=MAX_TOKENS_CAP,
-        description=f"answer budget in tokens (about 4 characters each); default {default}",
+        description="answer budget in tokens (about 4 characters each)",
     )
 
 
 class CompactToolsServer(MCPServer):
     """Publishes the tool list compactly: every agent session pays for it in its context.
 
-    Input schemas keep their types, bounds and descriptions but lose pydantic's generated titles;
-    output schemas keep the top-level fields and their types (the full shapes, nested models and
-    their field docs, would triple the list). Results are still built from and checked against the
-    full models; each tool's description says what its answer holds.
+    Input schemas keep their types, bounds and descriptions but lose pydantic's generated titles,
+    and an optional `X | None = None` parameter is published as an optional X; output schemas keep
+    the top-level fields and their types (the full shapes, nested models and their field docs,
+    would triple the list). Annotations keep readOnlyHint and openWorldHint (the destructive and
+    idempotent hints mean nothing for a read-only tool). Results are still built from and checked
+    against the full models; each tool's description says what its answer holds.
     """
 
     async def list_tools(self):  # type: ignore[override]
         tools = await super().list_tools()
         for tool in tools:
-            tool.input_schema = _without_titles(tool.input_schema)
+            tool.input_schema = _compact_input(tool.input_schema)
             if tool.output_schema:
                 tool.output_schema = _top_level_shape(tool.output_schema)
+            if tool.annotations is not None and tool.annotations.read_only_hint:
+                tool.annotations.destructive_hint = None
+                tool.annotations.idempotent_hint = None
         return tools
 
 
-def _without_titles(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _without_titles(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+def _compact_input(schema: Any) -> Any:
     if isinstance(schema, list):
-        return [_without_titles(v) for v in schema]
-    return schema
+        return [_compact_input(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _compact_input(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+    options = out.get("anyOf")
+    if isinstance(options, list) and out.get("default", ...) is None:
+        kept = [o for o in options if o != {"type": "null"}]
+        if len(kept) == 1 and isinstance(kept[0], dict):
+            del out["anyOf"], out["default"]
+            out = {**kept[0], **out}
+    return out
 
 
 def _top_level_shape(schema: dict) -> dict:
@@ -1151,7 +1163,7 @@ def create_server(
         max_tokens: Annotated[int, _tokens(SEARCH_TOKENS)] = SEARCH_TOKENS,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, SearchCodeResult]:
-        """Find code by meaning or by name across the whole workspace (hybrid lexical + semantic search).
+        """Find code by meaning or by name (hybrid lexical + semantic search).
 
         Use this first when you do not know where something is: 'where are HTTP retries handled',
         'parse config file', or an identifier. Each result gives path, lines, kind, signature, a
@@ -1187,7 +1199,7 @@ def create_server(
         max_tokens: Annotated[int, _tokens(SYMBOL_TOKENS)] = SYMBOL_TOKENS,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, SymbolSource]:
-        """The source of one definition (function, class, method, ...) with its signature and docstring.
+        """The source of one definition (function, class, method) with its signature and docstring.
 
         Use after search_code / find_symbol / file_outline to read the code itself instead of the
         whole file. Give the path and either the name or a line inside it. Long definitions are cut
@@ -1222,7 +1234,7 @@ def create_server(
         """The functions and methods that call a symbol, each with the call's path and line.
 
         Use to find the impact of a change or how something is used. Each edge says how it was
-        resolved: same-file, import, or name-only (a guess from the name alone, lower confidence).
+        resolved: same-file, import, or name-only (a guess from the name alone).
         """
         tools.await_index(_progress_reporter(ctx))
         return _result(tools.call_graph("callers", symbol, path, limit, max_tokens))

@@ -264,3 +264,16 @@ async def test_legacy_handshake_client_works_too(served):
     async with Client(served.server, mode="legacy") as c:
         err, data, _ = await call(c, "find_symbol", name="HttpServer")
         assert not err and data["results"][0]["kind"] == "class"
+
+
+async def test_the_tool_list_stays_small(served):
+    """Every agent session pays for tools/list in its context: under 2,500 tokens (~4 chars each)."""
+    async with Client(served.server) as client:
+        tools = (await client.list_tools()).tools
+    size = sum(len(json.dumps(t.model_dump(mode="json", exclude_none=True, by_alias=True), separators=(",", ":"))) for t in tools)
+    assert size < 10_000, size
+    # The compact form still tells a client what every tool takes and answers.
+    for tool in tools:
+        assert "title" not in json.dumps(tool.input_schema)
+        assert tool.output_schema["type"] == "object" and tool.output_schema["properties"], tool.name
+    assert tools[0].input_schema["properties"]["lang"]["type"] == "string"
