@@ -16,6 +16,9 @@ Custom protocol (documented for the VS Code extension and the Neovim module):
   * request `symscope/searchText` {pattern, regex?, caseInsensitive?, path?, limit?, context?} ->
     {state, filesSearched, truncated, results: [{uri, path, line, text, range, symbol?, symbolKind?,
     symbolLine?, before?, after?}]}: exact text / regex search over the indexed files (saved content).
+  * request `symscope/related` {textDocument: {uri}, position, limit?} -> {symbol, note?, results:
+    [{name, qualifiedName, kind, symbolKind, path, uri, range, selectionRange, score, why, symbolId}]}:
+    the definitions most like the one at the position (vectors) and its callers / callees.
   * request `symscope/status` -> the session status (state, role, files, symbols, vectors, pending,
     model, device, indexDir, lastError, watcher, ...) plus openDocuments, unsavedDocuments and
     positionEncoding; notification `symscope/statusChanged` carries the same object.
@@ -67,6 +70,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_REQUEST = "symscope/search"
 SEARCH_TEXT_REQUEST = "symscope/searchText"
+RELATED_REQUEST = "symscope/related"
 STATUS_REQUEST = "symscope/status"
 STATUS_NOTIFICATION = "symscope/statusChanged"
 SEARCH_COMMAND = "symscope.search"
@@ -952,6 +956,45 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
     return JsonDict(state=session.state, results=results, truncated=found.truncated, filesSearched=found.files_searched)
 
 
+async def symscope_related(ls: SymscopeServer, params: Any):
+    from lsp_server.related import DEFAULT_LIMIT, RelatedError, related_code
+
+    try:
+        uri = params["textDocument"]["uri"]
+        line = params["position"]["line"]
+        limit = params.get("limit", DEFAULT_LIMIT)
+        if not (isinstance(uri, str) and isinstance(line, int) and isinstance(limit, int)) or isinstance(line, bool):
+            raise TypeError
+    except (KeyError, TypeError):
+        raise JsonRpcInvalidParams.of(ValueError("symscope/related takes {textDocument: {uri}, position: {line, character}, limit?}")) from None
+    path = to_fs_path(uri)
+    rel = ls.relative(path) if path else None
+    session = ls.session
+    if rel is None or session is None or session.index is None:
+        return JsonDict(symbol=None, results=[], note="not a file of this workspace's index")
+
+    def run():
+        embedder = session.searcher.embedder if session.searcher is not None else None
+        return related_code(session.index, embedder, rel, line + 1, limit)
+
+    try:
+        found = await ls.in_thread(run)
+    except RelatedError as exc:
+        return JsonDict(symbol=None, results=[], note=str(exc))
+
+    def item(rec: Any) -> dict[str, Any]:
+        rng, sel = (rec.range_utf8, rec.selection_range_utf8) if ls.encoding == "utf-8" else (rec.range, rec.selection_range)
+        as_range = lambda r: {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}  # noqa: E731
+        return {
+            "name": rec.name, "qualifiedName": rec.qualified_name, "kind": rec.kind, "symbolKind": symbol_kind(rec.kind),
+            "path": rec.path, "uri": ls.uri_for(rec.path), "range": as_range(rng), "selectionRange": as_range(sel),
+            "symbolId": rec.symbol_id,
+        }
+
+    results = [{**item(h.record), "score": h.score, "why": "; ".join(h.why)} for h in found.hits]
+    return JsonDict(symbol=item(found.anchor), results=results, note=found.note)
+
+
 async def search_command(ls: SymscopeServer, query: str, *rest: Any):
     """`symscope.search` (query, [limit | {limit, lang, path, kind, mode, expand}])."""
     params: dict[str, Any] = {"query": query}
@@ -1015,6 +1058,7 @@ FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
     (t.TEXT_DOCUMENT_REFERENCES, lsp_calls.references, None),
     (SEARCH_REQUEST, symscope_search, None),
     (SEARCH_TEXT_REQUEST, symscope_search_text, None),
+    (RELATED_REQUEST, symscope_related, None),
     (STATUS_REQUEST, symscope_status, None),
 ]
 COMMANDS: list[tuple[str, Callable[..., Any]]] = [

@@ -1,7 +1,7 @@
 """The MCP server: the workspace index served to AI agents, bounded and confined to the workspace.
 
 Owns: the MCP tools (`search_code`, `find_symbol`, `get_symbol`, `file_outline`, `callers`,
-`callees`, `search_text`, `index_status`), their token budgets and truncation notes, path confinement for every
+`callees`, `search_text`, `related_code`, `index_status`), their token budgets and truncation notes, path confinement for every
 path an agent sends, the HTTP guard (Host / Origin / bearer token) around the SDK's streamable HTTP
 app, MCP logging (`logging/setLevel`, `notifications/message` for the index's state changes and the
 server's warnings and errors) and progress (`notifications/progress` while a call waits for the
@@ -198,6 +198,24 @@ class FileOutline(BaseModel):
     symbols: list[OutlineNode]
     freshness: str
     truncated: Truncation | None = None
+
+
+class RelatedHitModel(BaseModel):
+    symbol_id: str
+    path: str
+    start_line: int
+    end_line: int
+    qualified_name: str
+    kind: str
+    signature: str
+    score: float
+    why: str
+
+
+class RelatedCodeResult(BaseModel):
+    symbol: SymbolRef = Field(description="the definition at that position")
+    results: list[RelatedHitModel]
+    note: str | None = None
 
 
 class TextHitModel(BaseModel):
@@ -911,6 +929,33 @@ class Tools:
             raise ToolError(f"no symbol {text!r} in the index; use find_symbol to look it up")
         return candidates[0], candidates[1 : 1 + ALTERNATIVES]
 
+    # -- related code ---------------------------------------------------------------------------
+
+    def related_code(self, path, line, limit) -> RelatedCodeResult:
+        from lsp_server.related import RelatedError
+        from lsp_server.related import related_code as run
+
+        rel = self.s.workspace.relative(path)
+        try:
+            found = run(self.s.index, self.s.searcher.embedder, rel, line, limit)
+        except RelatedError as exc:
+            raise ToolError(str(exc)) from None
+        hits = [
+            RelatedHitModel(
+                symbol_id=h.record.symbol_id, path=h.record.path, start_line=h.record.start_line,
+                end_line=h.record.end_line, qualified_name=h.record.qualified_name, kind=h.record.kind,
+                signature=h.record.signature, score=h.score, why="; ".join(h.why),
+            )
+            for h in found.hits
+            if self._inside(h.record.path)
+        ]
+        return RelatedCodeResult(symbol=_ref(found.anchor), results=hits, note=found.note)
+
+    def _inside(self, rel: str) -> bool:
+        root = self.s.workspace.root_real
+        real = os.path.realpath(os.path.join(root, *rel.split("/")))
+        return os.path.commonpath([real, root]) == root
+
     # -- exact text -----------------------------------------------------------------------------
 
     def search_text(self, pattern, regex, path, limit, context, max_tokens) -> TextSearchResultModel:
@@ -1049,7 +1094,7 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 def _tokens(default: int) -> Any:
     return Field(
         default=default, ge=MIN_TOKENS, le=MAX_TOKENS_CAP,
-        description="answer budget in tokens (about 4 characters each)",
+        description="answer budget in tokens",
     )
 
 
@@ -1092,7 +1137,8 @@ def _compact_input(schema: Any) -> Any:
 
 
 def _top_level_shape(schema: dict) -> dict:
-    """`{"type": "object", "properties": {field: {"type": ...}}, "required": [...]}`."""
+    """`{"type": "object", "properties": {field: {"type": ...}}}`: what a model needs to read the
+    answer (which fields are always present is the full model's business)."""
 
     def json_type(prop: dict) -> Any:
         if "type" in prop:
@@ -1104,10 +1150,7 @@ def _top_level_shape(schema: dict) -> dict:
         return flat[0] if len(flat) == 1 else flat
 
     props = {name: {"type": json_type(p)} for name, p in schema.get("properties", {}).items() if isinstance(p, dict)}
-    shape: dict[str, Any] = {"type": "object", "properties": props}
-    if schema.get("required"):
-        shape["required"] = list(schema["required"])
-    return shape
+    return {"type": "object", "properties": props}
 
 
 def create_server(
@@ -1271,6 +1314,20 @@ def create_server(
         """
         tools.await_index(_progress_reporter(ctx))
         return _result(tools.search_text(pattern, regex, path, limit, context, max_tokens))
+
+    @tool
+    def related_code(
+        path: Annotated[str, Field(description="file path relative to the workspace root")],
+        line: Annotated[int, Field(ge=1, description="1-based line inside a definition")],
+        limit: Annotated[int, Field(ge=1, le=100)] = 10,
+        ctx: Context | None = None,
+    ) -> Annotated[CallToolResult, RelatedCodeResult]:
+        """Definitions most like the one at path:line (by meaning), plus its callers and callees.
+
+        Use to find similar implementations, siblings to update together, or examples to follow.
+        """
+        tools.await_index(_progress_reporter(ctx))
+        return _result(tools.related_code(path, line, limit))
 
     @tool
     def index_status() -> Annotated[CallToolResult, IndexStatusResult]:

@@ -29,7 +29,7 @@ from mcp_support import SECRET, Served, make_mcp_workspace
 EXAMPLES = int(os.environ.get("SYMSCOPE_FUZZ_EXAMPLES", "250"))
 CANARY = "CANARY-b41c7e-outside-the-root"
 CANARY_SOURCE = f'def canary_outside():\n    """{CANARY}"""\n    return "{CANARY}"\n'
-TOOLS = ("search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "index_status")
+TOOLS = ("search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "related_code", "index_status")
 KEYS = {
     "search_code": ["query", "limit", "lang", "path", "kind", "max_tokens"],
     "find_symbol": ["name", "limit", "kind", "lang", "max_tokens"],
@@ -38,6 +38,7 @@ KEYS = {
     "callers": ["symbol", "path", "limit", "max_tokens"],
     "callees": ["symbol", "path", "limit", "max_tokens"],
     "search_text": ["pattern", "regex", "path", "limit", "context", "max_tokens"],
+    "related_code": ["path", "line", "limit"],
     "index_status": [],
 }
 

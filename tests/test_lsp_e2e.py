@@ -292,3 +292,18 @@ async def test_search_text_request_in_the_negotiated_encoding(client: LanguageCl
         await request(client, "symscope/searchText", {"pattern": "(", "regex": True})
     with pytest.raises(Exception, match="pattern"):
         await request(client, "symscope/searchText", {"limit": 3})
+
+
+async def test_related_code_at_a_position(client: LanguageClient):
+    uri = _uri(client, "pkg/upload.py")
+    res = await request(client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 9, "character": 12}, "limit": 5})
+    assert res["symbol"]["qualifiedName"] == "UploadClient.retry_upload"
+    names = [r["qualifiedName"] for r in res["results"]]
+    assert "UploadClient.retry_upload" not in names and 1 <= len(names) <= 5
+    first = res["results"][0]
+    assert first["qualifiedName"] == "UploadClient.send_chunk" and "called by it (same class" in first["why"]
+    assert first["uri"] == uri and first["selectionRange"]["start"] == {"line": 13, "character": 8}
+    nothing = await request(client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 0}})
+    assert nothing["symbol"] is None and "no indexed definition" in nothing["note"]
+    with pytest.raises(Exception, match="textDocument"):
+        await request(client, "symscope/related", {"position": {"line": 1}})

@@ -49,7 +49,8 @@ async def test_tools_are_listed_with_descriptions_schemas_and_read_only_hints(se
     async with Client(served.server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == {
-            "search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "index_status"
+            "search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "related_code",
+            "index_status",
         }
         for tool in tools.values():
             assert len(tool.description) > 80, tool.name  # tells an agent when to use it
@@ -277,3 +278,15 @@ async def test_the_tool_list_stays_small(served):
         assert "title" not in json.dumps(tool.input_schema)
         assert tool.output_schema["type"] == "object" and tool.output_schema["properties"], tool.name
     assert tools[0].input_schema["properties"]["lang"]["type"] == "string"
+
+
+async def test_related_code_by_position(served):
+    async with Client(served.server) as client:
+        is_error, data, _ = await call(client, "related_code", path="pkg/upload.py", line=9)
+        assert not is_error and data["symbol"]["qualified_name"] == "UploadClient.retry_upload"
+        assert data["results"][0]["qualified_name"] == "UploadClient.send_chunk"
+        assert all(r["symbol_id"] != data["symbol"]["symbol_id"] for r in data["results"])
+        is_error, _, text = await call(client, "related_code", path="pkg/upload.py", line=2)
+        assert is_error and "no indexed definition" in text
+        is_error, _, text = await call(client, "related_code", path="../outside.py", line=1)
+        assert is_error

@@ -740,6 +740,10 @@ class Index:
     def symbols_by_rowid(self, rowids: Sequence[int]) -> dict[int, SymbolRecord]:
         return {rid: SymbolRecord.from_row(row) for rid, row in self.store.symbols_by_rowid(rowids).items()}
 
+    def stored_vector(self, record: SymbolRecord, model_id: str, dim: int) -> np.ndarray | None:
+        """The vector the index holds for a symbol's embedded text (from the embedding cache)."""
+        return self.store.cached_vectors(model_id, [record.text_hash], dim).get(record.text_hash)
+
     def text_searchable_paths(self) -> list[str]:
         """The files exact text search may read: those the scan took, under its ignore rules."""
         return self.store.text_searchable_paths()

@@ -90,6 +90,16 @@ local function main()
     and first.text:match('function load_config'), vim.inspect(out.quickfix))
   check('quickfixWindowOpen', vim.fn.getqflist({ winid = 0 }).winid ~= 0)
 
+  -- :SymscopeRelated on retry_upload (line 8, inside the method): its callee send_chunk comes first.
+  vim.cmd.edit(vim.fn.fnameescape(assert(vim.env.SYMSCOPE_FILE)))
+  vim.api.nvim_win_set_cursor(0, { 8, 8 })
+  vim.cmd('SymscopeRelated')
+  local related = vim.wait(10000, function()
+    return vim.fn.getqflist({ title = 0 }).title == 'symscope: related to UploadClient.retry_upload'
+  end, 50)
+  local rq = vim.fn.getqflist()
+  check('SymscopeRelated', related and rq[1] and rq[1].text:match('UploadClient%.send_chunk'), vim.inspect(rq))
+
   local status = req('symscope/status', {})
   check('status', status and status.state == 'ready' and status.watcher == 'watchfiles', vim.inspect(status))
 

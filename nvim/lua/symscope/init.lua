@@ -2,6 +2,7 @@
 ---
 --- :SymscopeSearch {query}   search the workspace (words, identifiers or both); results go to the
 ---                           quickfix list (or vim.ui.select with setup({ picker = 'select' }))
+--- :SymscopeRelated          definitions like the one under the cursor (meaning, callers, callees)
 --- :SymscopeStatus           what the server is doing (indexing, symbols, vectors, role)
 ---
 --- The commands are created when the server attaches (see lsp/symscope.lua) or by setup().
@@ -50,12 +51,13 @@ function M.items(results, encoding)
   for _, r in ipairs(results or {}) do
     local fname = vim.uri_to_fname(r.uri)
     local start = r.selectionRange.start
-    local note = r.freshness ~= 'indexed' and (' [' .. r.freshness .. ']') or ''
+    local note = r.freshness and r.freshness ~= 'indexed' and (' [' .. r.freshness .. ']') or ''
+    local tail = r.signature or r.why or ''
     table.insert(items, {
       filename = fname,
       lnum = start.line + 1,
       col = byte_col(fname, start, encoding or 'utf-16'),
-      text = string.format('%s %s%s  %s', r.kind, r.qualifiedName, note, r.signature or ''),
+      text = string.format('%s %s%s  %s', r.kind, r.qualifiedName, note, tail),
       user_data = r,
     })
   end
@@ -119,6 +121,32 @@ function M.search(query, opts)
   end)
 end
 
+--- Definitions related to the one under the cursor; `opts.on_result(result)` receives the raw response.
+function M.related(opts)
+  opts = opts or {}
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = get_client(bufnr)
+  if not client then
+    vim.notify('symscope: the language server is not running (vim.lsp.enable("symscope"))', vim.log.levels.ERROR)
+    return
+  end
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  params.limit = opts.limit or 20
+  client:request('symscope/related', params, function(err, result)
+    if err then
+      vim.notify('symscope: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    if opts.on_result then
+      opts.on_result(result)
+    elseif result.symbol == nil or result.symbol == vim.NIL then
+      vim.notify('symscope: ' .. (result.note or 'no definition here'), vim.log.levels.INFO)
+    else
+      show('related to ' .. result.symbol.qualifiedName, result, client.offset_encoding)
+    end
+  end, bufnr)
+end
+
 function M.show_status()
   local client = get_client(vim.api.nvim_get_current_buf())
   if not client then
@@ -157,6 +185,9 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('SymscopeSearch', function(args)
     M.search(args.args)
   end, { nargs = '+', desc = 'symscope: semantic search of the workspace' })
+  vim.api.nvim_create_user_command('SymscopeRelated', function()
+    M.related()
+  end, { nargs = 0, desc = 'symscope: definitions related to the one under the cursor' })
   vim.api.nvim_create_user_command('SymscopeStatus', M.show_status, { nargs = 0, desc = 'symscope: index status' })
 end
 
