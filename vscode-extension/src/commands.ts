@@ -1,6 +1,6 @@
 /**
- * The extension's commands (their titles live in package.json): Semantic Search, Reindex Workspace,
- * Show Index Status, Restart Server, Show Log.
+ * The extension's commands (their titles live in package.json): Semantic Search, Find Related Code,
+ * Reindex Workspace, Show Index Status, Restart Server, Show Log.
  *
  * Owns command registration and the small dialogs around them; the work is done by `SymscopeServer`.
  * Command ids never equal a server command (`symscope.search`, `symscope.reindex`), which the language
@@ -10,6 +10,7 @@
 import * as vscode from "vscode";
 import { statusReportLines } from "./format";
 import { SymscopeLogChannel } from "./logChannel";
+import { FIND_RELATED_COMMAND, findRelatedCode } from "./relatedPick";
 import { SEMANTIC_SEARCH_COMMAND, showSemanticSearch } from "./searchPick";
 import { currentSettings, SymscopeServer } from "./server";
 import { SHOW_STATUS_COMMAND } from "./statusBar";
@@ -54,6 +55,9 @@ export function registerCommands(server: SymscopeServer, output: SymscopeLogChan
   return [
     vscode.commands.registerCommand(SEMANTIC_SEARCH_COMMAND, (query?: unknown) =>
       showSemanticSearch(server, currentSettings, typeof query === "string" ? query : ""),
+    ),
+    vscode.commands.registerCommand(FIND_RELATED_COMMAND, () =>
+      findRelatedCode(server).catch((error) => void vscode.window.showErrorMessage(`symscope: related code failed: ${errorText(error)}`)),
     ),
     vscode.commands.registerCommand(REINDEX_COMMAND, () => reindex(server)),
     vscode.commands.registerCommand(SHOW_STATUS_COMMAND, () => showStatus(server, output)),

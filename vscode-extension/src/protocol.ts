@@ -7,6 +7,7 @@
  */
 
 export const SEARCH_REQUEST = "symscope/search";
+export const RELATED_REQUEST = "symscope/related";
 export const STATUS_REQUEST = "symscope/status";
 export const STATUS_CHANGED_NOTIFICATION = "symscope/statusChanged";
 /** Server command (workspace/executeCommand) that the language client registers in VS Code by itself. */
@@ -143,6 +144,27 @@ export function normaliseSearchResponse(raw: unknown): SearchHit[] {
     if (hit) hits.push(hit);
   }
   return hits;
+}
+
+export interface RelatedParams {
+  textDocument: { uri: string };
+  position: LspPosition;
+  limit?: number;
+}
+
+/** A `symscope/related` answer: the definition at the position and what is like it. */
+export interface RelatedResponse {
+  /** Qualified name of the definition at the position; undefined when there is none. */
+  symbol?: string;
+  /** Why there is nothing (no definition there) or why the list is partial (no vectors yet). */
+  note?: string;
+  hits: SearchHit[];
+}
+
+export function normaliseRelatedResponse(raw: unknown): RelatedResponse {
+  const r = isRecord(raw) ? raw : {};
+  const symbol = isRecord(r.symbol) ? str(r.symbol.qualifiedName) ?? str(r.symbol.name) : undefined;
+  return { symbol, note: str(r.note), hits: normaliseSearchResponse(raw) };
 }
 
 /** A `symscope/status` answer or `symscope/statusChanged` payload; fields of the wrong type are left out. */

@@ -27,8 +27,12 @@ import { SymscopeLogChannel } from "./logChannel";
 import {
   INDEXING_STATES,
   IndexStatusReport,
+  normaliseRelatedResponse,
   normaliseSearchResponse,
   normaliseStatus,
+  RELATED_REQUEST,
+  RelatedParams,
+  RelatedResponse,
   SEARCH_REQUEST,
   SearchHit,
   SearchParams,
@@ -103,6 +107,12 @@ export class SymscopeServer implements vscode.Disposable {
     const client = this.runningClient();
     const raw = await client.sendRequest(SEARCH_REQUEST, params, token);
     return normaliseSearchResponse(raw);
+  }
+
+  /** `symscope/related`: the definitions most like the one at a position. */
+  async related(params: RelatedParams, token?: vscode.CancellationToken): Promise<RelatedResponse> {
+    const client = this.runningClient();
+    return normaliseRelatedResponse(await client.sendRequest(RELATED_REQUEST, params, token));
   }
 
   /** Asks the server for `symscope/status` and folds the answer into the view. */

@@ -43,8 +43,10 @@ import { hitToPickItem } from "../../src/format";
 import { documentSelector } from "../../src/languages";
 import {
   IndexStatusReport,
+  normaliseRelatedResponse,
   normaliseSearchResponse,
   normaliseStatus,
+  RELATED_REQUEST,
   SEARCH_REQUEST,
   SearchHit,
   SearchParams,
@@ -201,6 +203,22 @@ test("the extension's protocol against the real symscope server", { timeout: 4 *
     assert.equal(row.label, "$(symbol-function) upload_with_retries");
     assert.equal(row.description, `function · storage/uploader.py:${hit.line}`);
     assert.match(row.detail, /^def upload_with_retries\(client: .*  —  \S/, "signature, then why");
+  });
+
+  await t.test("symscope/related (Find Related Code) from inside a function: its callee first, itself left out", async () => {
+    const file = path.join(workspace, "storage", "uploader.py");
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    const line = lines.findIndex((l) => l.includes("return client.put(path)"));
+    const raw = await conn.sendRequest(RELATED_REQUEST, {
+      textDocument: { uri: pathToFileURL(file).href }, position: { line, character: 10 }, limit: 5,
+    });
+    const related = normaliseRelatedResponse(raw);
+    assert.equal(related.symbol, "upload_with_retries");
+    assert.ok(related.hits.length > 0 && related.hits.length <= 5);
+    assert.ok(!related.hits.some((h) => h.qualifiedName === "upload_with_retries"), "itself is left out");
+    const put = related.hits.find((h) => h.qualifiedName === "StorageClient.put");
+    assert.ok(put, JSON.stringify(related.hits.map((h) => [h.qualifiedName, h.why])));
+    assert.match(put.why, /called by it/);
   });
 
   await t.test("filters: language and path glob", async () => {

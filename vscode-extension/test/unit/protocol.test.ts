@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { normaliseHit, normaliseSearchResponse, normaliseStatus } from "../../src/protocol";
+import { normaliseHit, normaliseRelatedResponse, normaliseSearchResponse, normaliseStatus } from "../../src/protocol";
 
 const range = { start: { line: 9, character: 0 }, end: { line: 12, character: 0 } };
 const selectionRange = { start: { line: 9, character: 4 }, end: { line: 9, character: 5 } };
@@ -45,4 +45,20 @@ test("status: the server's camelCase payload; wrong types are left out", () => {
   assert.equal(status.settingsError, undefined);
   assert.equal(status.unsavedDocuments, 1);
   assert.deepEqual(normaliseStatus("nonsense").raw, {});
+});
+
+test("a symscope/related answer: the definition at the cursor, its related hits, and the note", () => {
+  const answer = {
+    symbol: { ...serverHit, qualifiedName: "pkg.a.g" },
+    results: [{ ...serverHit, why: "similar 0.68; called by it (same file, line 3)" }, { kind: "junk" }],
+    note: "no vectors yet (the index is still embedding): call-graph neighbours only",
+  };
+  const related = normaliseRelatedResponse(answer);
+  assert.equal(related.symbol, "pkg.a.g");
+  assert.deepEqual(related.hits.map((h) => [h.name, h.why]), [["f", "similar 0.68; called by it (same file, line 3)"]]);
+  assert.match(related.note ?? "", /call-graph neighbours only/);
+  assert.deepEqual(normaliseRelatedResponse({ symbol: null, results: [], note: "no indexed definition spans a.py:2" }), {
+    symbol: undefined, note: "no indexed definition spans a.py:2", hits: [],
+  });
+  assert.deepEqual(normaliseRelatedResponse("junk"), { symbol: undefined, note: undefined, hits: [] });
 });
