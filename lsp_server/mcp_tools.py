@@ -24,6 +24,7 @@ Must never:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import json
@@ -45,7 +46,8 @@ import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, EmptyResult, SetLevelRequestParams, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, EmptyResult, RequestParams, SetLevelRequestParams, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from lsp_server import __version__
@@ -1153,6 +1155,83 @@ def _top_level_shape(schema: dict) -> dict:
     return {"type": "object", "properties": props}
 
 
+# -- stdio: answer what the SDK would drop ------------------------------------------------------
+
+UNREADABLE_METHOD = "symscope/unreadableMessage"
+_LEGIBLE_ID = re.compile(rb'"id"\s{0,8}:\s{0,8}(-?\d{1,18}|"[^"\\]{0,200}")')
+PARSE_ERROR, INVALID_REQUEST = -32700, -32600
+
+
+class _UnreadableParams(RequestParams):
+    code: int
+    message: str
+
+
+async def _refuse_unreadable(ctx: Any, params: _UnreadableParams) -> EmptyResult:
+    raise MCPError(params.code, params.message)
+
+
+def _answer_unreadable_lines(server: MCPServer) -> None:
+    """Puts a filter between stdin and the SDK's stdio transport, which drops a line its strict
+    JSON parser refuses (a lone surrogate escape, a 5,000-digit number, 300 nested arrays, a line
+    cut short) without any answer, so the client waits for its timeout. A request the filter can
+    still read an `id` from is replaced by a request for UNREADABLE_METHOD carrying that id, and the
+    server answers it with a JSON-RPC error (-32700 parse error, -32600 invalid request); a line
+    with no readable id gets an error under a `symscope-unreadable-N` id. Everything else passes
+    through untouched, byte for byte. The real stdin moves to a private descriptor; fd 0 becomes
+    the filter's pipe, so the SDK reads it as it would the real one."""
+    from mcp_types import jsonrpc_message_adapter
+
+    wire = os.fdopen(os.dup(0), "rb")
+    read_end, write_end = os.pipe()
+    os.dup2(read_end, 0)
+    os.close(read_end)
+    out = os.fdopen(write_end, "wb")
+
+    def replacement(line: bytes, n: int) -> bytes:
+        try:
+            message = json.loads(line)
+            code, what = INVALID_REQUEST, "invalid request"
+        except ValueError:
+            message, code, what = None, PARSE_ERROR, "parse error"
+        msg_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(message, dict) and "id" not in message:
+            return b""  # a notification: JSON-RPC answers nothing
+        if message is None:
+            # Not JSON to Python either (or a number past its digit limit): the id may still be
+            # legible near the start; a bounded pattern, linear on any input.
+            found = _LEGIBLE_ID.search(line[:4096])
+            if found:
+                with contextlib.suppress(ValueError):
+                    msg_id = json.loads(found.group(1))
+        if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
+            msg_id = f"symscope-unreadable-{n}"
+        text = f"{what}: the message could not be read as MCP JSON-RPC (symscope refused it)"
+        request = {"jsonrpc": "2.0", "id": msg_id, "method": UNREADABLE_METHOD, "params": {"code": code, "message": text}}
+        return json.dumps(request, ensure_ascii=True).encode() + b"\n"
+
+    def pump() -> None:
+        n = 0
+        try:
+            for line in wire:
+                if line.strip():
+                    try:
+                        jsonrpc_message_adapter.validate_json(line, by_name=False)
+                    except Exception:
+                        n += 1
+                        log.warning("stdin: answering an unreadable line (%d bytes) with an error", len(line))
+                        line = replacement(line, n)
+                out.write(line)
+                out.flush()
+        except (OSError, ValueError):
+            log.exception("stdin filter stopped")
+        finally:
+            with contextlib.suppress(OSError):
+                out.close()
+
+    threading.Thread(target=pump, name="symscope-stdin", daemon=True).start()
+
+
 def create_server(
     settings: Settings,
     *,
@@ -1190,6 +1269,7 @@ def create_server(
     # logging/setLevel: MCPServer has no decorator for it (2026-07-28 removed the method); the SDK
     # says to register it on the low-level server, which then declares the `logging` capability.
     server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, events.set_level)
+    server._lowlevel_server.add_request_handler(UNREADABLE_METHOD, _UnreadableParams, _refuse_unreadable)
     _forward_logs_to(events)
 
     def tool(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -1583,6 +1663,7 @@ def run(args: Any) -> int:
         server = create_server(settings, index=session.index, searcher=session.searcher, session=session, events=events)
         log.info("serving %s (index %s)", settings.root, session.index.index_dir)
         if address is None:
+            _answer_unreadable_lines(server)
             server.run("stdio")
             return 0
         thread = serve_http_in_thread(server, address[0], address[1], token=token, allowed_origins=args.allow_origin or ())
