@@ -5,23 +5,38 @@ the opt-in search-based references live in lsp_calls.py), conversion between
 the plain results of `search.py` / the Rust core and LSP shapes, position encodings (UTF-16 by
 default, UTF-8 when the client offers it), `$/progress` and `symscope/statusChanged` while the
 background session indexes, settings from `initializationOptions` and
-`workspace/didChangeConfiguration`, and a stdio transport that survives hostile input.
+`workspace/didChangeConfiguration`, workspace folders, and a stdio transport that survives hostile input.
+
+Workspace folders: every folder of `initialize` (`workspaceFolders`, else rootUri / rootPath) and
+of `workspace/didChangeWorkspaceFolders` is a `Folder` with its own index, WorkspaceSession and
+overlay (open documents belong to the folder holding them; others get outlines only). A request
+about a file uses its folder; workspace/symbol, symscope/search and symscope/searchText search
+every folder (merged by score; searchText in folder order), each custom result labelled `folder`.
+A folder inside another one is not indexed twice (the outer index holds its files; it is listed
+as `nested` and gets its own index only when the outer folder goes). An explicit index directory
+belongs to the first folder of `initialize`; other folders that would share it get
+`<dir>/folders/<name>-<hash>`. The MCP endpoint (`--mcp-port`) serves the first folder.
 
 Custom protocol (documented for the VS Code extension and the Neovim module):
   * request `symscope/search` {query, limit?, lang?, path?, kind?, mode?, expand?} ->
-    {query, state, results: [{name, qualifiedName, kind, symbolKind, language, path, uri, range,
-    selectionRange, startLine, endLine, score, signature, snippet, why, freshness, symbolId}]}
-    (`range`/`selectionRange` are LSP ranges in the negotiated encoding; lines are 1-based in
-    startLine/endLine, as in the CLI). Command `symscope.search` takes (query, [limit | options]).
+    {query, state, results: [{folder, name, qualifiedName, kind, symbolKind, language, path, uri,
+    range, selectionRange, startLine, endLine, score, signature, snippet, why, freshness, symbolId}]}
+    (`folder`: the name of the workspace folder, `path` relative to it; `range`/`selectionRange`
+    are LSP ranges in the negotiated encoding; lines are 1-based in startLine/endLine, as in the
+    CLI). Command `symscope.search` takes (query, [limit | options]).
   * request `symscope/searchText` {pattern, regex?, caseInsensitive?, path?, limit?, context?} ->
-    {state, filesSearched, truncated, results: [{uri, path, line, text, range, symbol?, symbolKind?,
+    {state, filesSearched, truncated, results: [{uri, path, folder, line, text, range, symbol?, symbolKind?,
     symbolLine?, before?, after?}]}: exact text / regex search over the indexed files (saved content).
   * request `symscope/related` {textDocument: {uri}, position, limit?} -> {symbol, note?, results:
-    [{name, qualifiedName, kind, symbolKind, path, uri, range, selectionRange, score, why, symbolId}]}:
+    [{name, qualifiedName, kind, symbolKind, path, uri, folder, range, selectionRange, score, why, symbolId}]}:
     the definitions most like the one at the position (vectors) and its callers / callees.
   * request `symscope/status` -> the session status (state, role, files, symbols, vectors, pending,
     model, device, indexDir, lastError, watcher, ...) plus openDocuments, unsavedDocuments and
-    positionEncoding; notification `symscope/statusChanged` carries the same object.
+    positionEncoding; notification `symscope/statusChanged` carries the same object. With several
+    folders the top level is the first folder's, with counts summed and the state (and message) of
+    the least advanced folder; `folders: [{name, root, uri, state, message, role, percentage,
+    indexDir, files, symbols, vectors, pending, modelId, lastError, watcher, parserFailures,
+    openDocuments}]` lists each (a nested one: {name, root, uri, state: "nested", servedBy}).
 
 Transport: pygls' stdio reader trusts Content-Length (a huge value blocks or exhausts memory, a
 short one desynchronises the stream for good) and drops requests whose params do not structure
@@ -39,6 +54,7 @@ response or a log line.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -61,7 +77,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from lsp_server import __version__, _native, lsp_calls
-from lsp_server.config import ConfigError, Settings
+from lsp_server.config import ConfigError, Settings, default_index_dir
 from lsp_server.outline import symbol_tree
 from lsp_server.overlay import Change, Overlay, Position, merge_results
 from lsp_server.session import READER, READY, WorkspaceSession
@@ -186,13 +202,24 @@ class SymscopeServer(LanguageServer):
         self.base_settings = dict(base_settings or {})  # from the command line; init options override
         self.mcp_port = mcp_port
         self.encoding = "utf-16"
-        self.overlay = Overlay()
+        # The workspace folders the client named, in its order (nested ones included, served by the
+        # folder around them), and the holder of open documents outside every folder (outlines only).
+        self.folders: list[Folder] = []
+        self.loose = Folder(self, "", None)
+        self.doc_folders: dict[str, Folder] = {}  # uri of an open document -> the folder holding it
+        self.primary_root: Path | None = None  # the first folder of `initialize`: owns an explicit indexDir
+        self.primary_index_dir: Path | None = None
+        self.explicit: dict[str, Any] = {}  # settings from the command line and the client, merged
+        self.client_watching = False  # the client watches files for every folder (one registration)
+        self.client_watch_refused = False
+        self.progress_folders: set[str] = set()
+        self.initial_folders: list[tuple[str, Path, str]] = []
+        self.session_started_ok = False  # `initialized` ran: folders get sessions as they come
+        self.pending_folders: list[tuple[str, Path, str]] | None = None  # the latest list asked for
+        self._folder_lock: asyncio.Lock | None = None
         # (uri, reason) of parser crashes already shown to the user: one message per crash, not per keystroke
         self.parser_warnings: set[tuple[str, str]] = set()
-        self.session: WorkspaceSession | None = None
-        self.settings: Settings | None = None
         self.options: dict[str, Any] = dict(LSP_OPTIONS)
-        self.root: Path | None = None
         self.init_options: dict[str, Any] = {}
         self.settings_error: str | None = None
         self.progress_ready = False
@@ -228,40 +255,89 @@ class SymscopeServer(LanguageServer):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.queries, fn, *args)
 
-    # -- session wiring -----------------------------------------------------------------------
+    # -- folders ------------------------------------------------------------------------------
 
-    def start_session(self) -> None:
-        if self.settings is None:
+    def folder_changes(self) -> asyncio.Lock:
+        """Held while sessions start or stop (folder changes, settings restarts)."""
+        if self._folder_lock is None:
+            self._folder_lock = asyncio.Lock()
+        return self._folder_lock
+
+    def served(self) -> list[Folder]:
+        """Folders with their own index: every folder not inside another one."""
+        return [f for f in self.folders if f.served_by is None]
+
+    @property
+    def session(self) -> WorkspaceSession | None:
+        """The first folder's session (the MCP endpoint and single-folder callers use it)."""
+        return next((f.session for f in self.served() if f.session is not None), None)
+
+    @property
+    def root(self) -> Path | None:
+        served = self.served()
+        return served[0].root if served else None
+
+    @property
+    def settings(self) -> Settings | None:
+        served = self.served()
+        return served[0].settings if served else None
+
+    def folder_for(self, path: str | os.PathLike[str] | None) -> Folder | None:
+        """The served folder whose root holds `path` (served folders never nest)."""
+        if path is None:
+            return None
+        for folder in self.served():
+            if folder.relative(path) is not None:
+                return folder
+        return None
+
+    def scope(self, uri: str) -> Folder:
+        """The folder a document belongs to: where it is open, else where its path lies, else `loose`."""
+        held = self.doc_folders.get(uri)
+        if held is not None:
+            return held
+        path = to_fs_path(uri)
+        return self.folder_for(path) or self.loose
+
+    def all_documents(self) -> list[Any]:
+        return [d for f in (*self.served(), self.loose) for d in f.overlay.documents()]
+
+    def rehome_documents(self) -> None:
+        """Put each open document in the overlay of the folder that holds it now."""
+        docs = []
+        for folder in {id(f): f for f in (*self.folders, self.loose, *self.doc_folders.values())}.values():
+            docs.extend(folder.overlay.detach_all())
+        self.doc_folders = {}
+        for doc in docs:
+            folder = self.folder_for(doc.path) or self.loose
+            folder.overlay.adopt(doc)
+            self.doc_folders[doc.uri] = folder
+
+    def start_session(self, folder: Folder) -> None:
+        if folder.settings is None:
             return
         self.session_started = True
-        self.session = WorkspaceSession(self.settings, on_progress=self._progress_from_thread, on_status=self._status_from_thread)
-        self.session.on_files(lambda paths: self.overlay.disk_changed(self._relatives(paths)))
-        self.session.start()
+        folder.session = WorkspaceSession(
+            folder.settings,
+            on_progress=lambda kind, pct, message: self._progress_from_thread(folder, kind, pct, message),
+            on_status=self._status_from_thread,
+        )
+        folder.session.on_files(lambda paths: folder.overlay.disk_changed(folder._relatives(paths)))
+        folder.session.start()
 
-    def _relatives(self, paths: list[Path]) -> list[str]:
-        out = []
-        for p in paths:
-            rel = self.relative(p)
-            if rel is not None:
-                out.append(rel)
-        return out
+    def _progress_from_thread(self, folder: Folder, kind: str, percentage: int | None, message: str) -> None:
+        self.call_on_loop(self._send_progress, folder, kind, percentage, message)
 
-    def relative(self, path: str | os.PathLike[str] | None) -> str | None:
-        if path is None or self.root is None:
-            return None
-        try:
-            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
-        except ValueError:
-            return None
-
-    def _progress_from_thread(self, kind: str, percentage: int | None, message: str) -> None:
-        self.call_on_loop(self._send_progress, kind, percentage, message)
-
-    def _send_progress(self, kind: str, percentage: int | None, message: str) -> None:
+    def _send_progress(self, folder: Folder, kind: str, percentage: int | None, message: str) -> None:
+        """One progress token for all folders: it begins with the first folder that indexes and
+        ends with the last; with several folders each message names its folder."""
         if not self.progress_ready:
             return
+        if len(self.served()) > 1:
+            message = f"{folder.name}: {message}"
         progress = self.work_done_progress
         if kind == "begin":
+            self.progress_folders.add(folder.key)
             if self.progress_open:
                 return
             self.progress_open = True
@@ -269,6 +345,10 @@ class SymscopeServer(LanguageServer):
         elif kind == "report" and self.progress_open:
             progress.report(PROGRESS_TOKEN, t.WorkDoneProgressReport(message=message, percentage=percentage))
         elif kind == "end" and self.progress_open:
+            self.progress_folders.discard(folder.key)
+            if self.progress_folders:
+                progress.report(PROGRESS_TOKEN, t.WorkDoneProgressReport(message=message))
+                return
             self.progress_open = False
             progress.end(PROGRESS_TOKEN, t.WorkDoneProgressEnd(message=message))
 
@@ -285,21 +365,54 @@ class SymscopeServer(LanguageServer):
             self.call_on_loop(_settle_heap)
 
     def status_payload(self) -> dict[str, Any]:
-        if self.session is None:
+        """The first folder's status at the top level (counts summed over folders, the state of the
+        least advanced one), plus `folders`: one entry per workspace folder."""
+        served = [(f, f.session.status().to_dict()) for f in self.served() if f.session is not None]
+        if not served:
             payload: dict[str, Any] = {
                 "state": "error" if self.settings_error else "starting",
-                "message": self.settings_error or ("no workspace folder: outlines only" if self.root is None else "starting"),
+                "message": self.settings_error or ("no workspace folder: outlines only" if not self.folders else "starting"),
                 "role": "none",
             }
         else:
-            payload = {_camel(k): v for k, v in self.session.status().to_dict().items()}
-        documents = self.overlay.documents()
+            payload = {_camel(k): v for k, v in served[0][1].items()}
+            if len(served) > 1:
+                for key in ("files", "symbols", "vectors", "pending", "index_bytes"):
+                    payload[_camel(key)] = sum(st[key] or 0 for _, st in served)
+                payload["parserFailures"] = [
+                    f"{f.name}/{line}" for f, st in served for line in st["parser_failures"]
+                ]
+                busy = [(f, st) for f, st in served if st["state"] in ("starting", "indexing", "embedding", "error")]
+                if busy:
+                    f, st = min(busy, key=lambda p: ("starting", "indexing", "embedding", "error").index(p[1]["state"]))
+                    payload.update(state=st["state"], message=f"{f.name}: {st['message']}", percentage=st["percentage"])
+                    payload["lastError"] = payload.get("lastError") or st["last_error"]
+        statuses = {f.key: st for f, st in served}
+        folders = []
+        for folder in self.folders:
+            entry: dict[str, Any] = {"name": folder.name, "root": str(folder.root), "uri": folder.uri}
+            st = statuses.get(folder.key)
+            if folder.served_by is not None:
+                entry.update(state="nested", servedBy=folder.served_by.name, message=f"indexed with {folder.served_by.name}")
+            elif st is not None:
+                entry.update({_camel(k): st[k] for k in (
+                    "state", "message", "role", "percentage", "index_dir", "files", "symbols", "vectors", "pending",
+                    "model_id", "last_error", "watcher", "parser_failures",
+                )})
+                entry["openDocuments"] = len(folder.overlay.documents())
+            else:
+                entry.update(state="starting", message="starting")
+            folders.append(entry)
+        payload["folders"] = folders
+        documents = self.all_documents()
         payload["openDocuments"] = len(documents)
         crashed = [f"{d.rel or d.uri}: {d.parser_failure} (open document)" for d in documents if d.parser_failure]
         payload["parserFailures"] = [*payload.get("parserFailures", []), *crashed]
         workers = _native.worker_stats()
         payload["parserWorkers"] = {k: workers[k] for k in ("started", "deaths", "hangs", "alive")}
-        payload["unsavedDocuments"] = sum(1 for e in self._overlay_entries() if e.freshness == "unsaved")
+        payload["unsavedDocuments"] = sum(
+            1 for f in self.served() for e in f._overlay_entries() if e.freshness == "unsaved"
+        )
         payload["positionEncoding"] = self.encoding
         if self._mcp_handle is not None:
             payload["mcpUrl"] = self._mcp_handle.url
@@ -307,6 +420,15 @@ class SymscopeServer(LanguageServer):
         if self.settings_error:
             payload["settingsError"] = self.settings_error
         return payload
+
+    def state(self) -> str:
+        served = [f.session.state for f in self.served() if f.session is not None]
+        if not served:
+            return "starting"
+        for state in ("starting", "indexing", "embedding"):
+            if state in served:
+                return state
+        return served[0]
 
     def send_status(self) -> None:
         try:
@@ -338,7 +460,58 @@ class SymscopeServer(LanguageServer):
 
         threading.Thread(target=start, name="symscope-mcp-start", daemon=True).start()
 
-    # -- overlay helpers ----------------------------------------------------------------------
+    # -- conversions --------------------------------------------------------------------------
+
+    def lsp_range(self, utf16: tuple[int, int, int, int], utf8: tuple[int, int, int, int]) -> dict[str, Any]:
+        r = utf8 if self.encoding == "utf-8" else utf16
+        return {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}
+
+
+class Folder:
+    """One workspace folder: its root, settings, session and the overlay of the documents open in it.
+
+    Code that serves one folder (search, call hierarchy, related code) takes a Folder where it took
+    the server: what a Folder does not define (encoding, options, in_thread, messages) it passes on
+    to the server."""
+
+    def __init__(self, server: SymscopeServer, name: str, root: Path | None, uri: str | None = None) -> None:
+        self.server = server
+        self.name = name
+        self.root = root
+        self.uri = uri or (root.as_uri() if root is not None else None)
+        self.key = str(root) if root is not None else ""
+        self.settings: Settings | None = None
+        self.session: WorkspaceSession | None = None
+        self.overlay = Overlay(root)
+        self.served_by: Folder | None = None  # inside another folder: that folder's index holds its files
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "server":
+            raise AttributeError(name)
+        return getattr(self.server, name)
+
+    def __repr__(self) -> str:
+        return f"Folder({self.name!r}, {str(self.root)!r})"
+
+    def _relatives(self, paths: list[Path]) -> list[str]:
+        out = []
+        for p in paths:
+            rel = self.relative(p)
+            if rel is not None:
+                out.append(rel)
+        return out
+
+    def relative(self, path: str | os.PathLike[str] | None) -> str | None:
+        if path is None or self.root is None:
+            return None
+        try:
+            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def uri_for(self, rel_path: str) -> str:
+        assert self.root is not None
+        return (self.root / rel_path).as_uri()
 
     def _index_view(self):
         session = self.session
@@ -358,16 +531,6 @@ class SymscopeServer(LanguageServer):
         except Exception:
             log.exception("overlay failed")
             return []
-
-    # -- conversions --------------------------------------------------------------------------
-
-    def lsp_range(self, utf16: tuple[int, int, int, int], utf8: tuple[int, int, int, int]) -> dict[str, Any]:
-        r = utf8 if self.encoding == "utf-8" else utf16
-        return {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}
-
-    def uri_for(self, rel_path: str) -> str:
-        assert self.root is not None
-        return (self.root / rel_path).as_uri()
 
 
 def _settle_heap() -> None:
@@ -403,8 +566,9 @@ def symbol_kind(kind: str) -> int:
 
 
 def _resolve_settings(ls: SymscopeServer, options: dict[str, Any]) -> None:
-    """Settings for ls.root from command-line defaults overlaid with client options; a bad option
-    is reported (status + message) and the rest still apply."""
+    """Command-line defaults overlaid with client options: this front end's options now, and the
+    index settings every folder's Settings start from (`_assign_settings`); a bad option is
+    reported (status + message) and the rest still apply."""
     ls.settings_error = None
     merged = {**ls.base_settings, **{_snake(k): v for k, v in (options or {}).items()}}
     lsp_options = dict(LSP_OPTIONS)
@@ -422,12 +586,14 @@ def _resolve_settings(ls: SymscopeServer, options: dict[str, Any]) -> None:
         ls.settings_error = f"references must be true or false, got {lsp_options['references']!r}"
         lsp_options["references"] = False
     ls.options = lsp_options
-    if ls.root is None:
-        ls.settings = None
-        return
+    ls.explicit = merged
+    _assign_settings(ls)
+
+
+def _folder_settings(ls: SymscopeServer, root: Path) -> Settings:
+    merged = ls.explicit
     try:
-        ls.settings = Settings.load(ls.root, **merged)
-        return
+        return Settings.load(root, **merged)
     except ConfigError as exc:
         ls.settings_error = f"symscope settings: {exc}"
         log.error("%s", ls.settings_error)
@@ -435,14 +601,40 @@ def _resolve_settings(ls: SymscopeServer, options: dict[str, Any]) -> None:
     valid = {}
     for key, value in merged.items():
         try:
-            Settings.load(ls.root, **{key: value})
+            Settings.load(root, **{key: value})
             valid[key] = value
         except ConfigError:
             continue
     try:
-        ls.settings = Settings.load(ls.root, **valid)
+        return Settings.load(root, **valid)
     except ConfigError:  # the workspace's own file is broken: built-in defaults plus what is valid
-        ls.settings = Settings(root=ls.root, **{k: v for k, v in valid.items() if k in Settings.__dataclass_fields__})
+        return Settings(root=root, **{k: v for k, v in valid.items() if k in Settings.__dataclass_fields__})
+
+
+def _assign_settings(ls: SymscopeServer, *, keep_running: bool = False) -> None:
+    """Settings for every served folder. One index directory never serves two folders: default
+    ones are keyed by the folder's real path already; an explicit one (indexDir, SYMSCOPE_INDEX_DIR,
+    a workspace file) belongs to the first folder of `initialize`, and every other folder that
+    would share it gets `<that dir>/folders/<name>-<hash of its real path>` instead (stable while
+    folders come and go)."""
+    if ls.primary_root is not None:
+        ls.primary_index_dir = _folder_settings(ls, ls.primary_root).resolved_index_dir
+    taken: dict[Path, Path] = {}
+    for folder in ls.served():
+        assert folder.root is not None
+        if keep_running and folder.session is not None and folder.settings is not None:
+            taken[folder.settings.resolved_index_dir] = folder.root  # a running session keeps its settings
+            continue
+        settings = _folder_settings(ls, folder.root)
+        wanted = settings.resolved_index_dir
+        if folder.root != ls.primary_root and (wanted == ls.primary_index_dir or wanted in taken):
+            settings = dataclasses.replace(settings, index_dir=wanted / "folders" / default_index_dir(folder.root).name)
+        taken[settings.resolved_index_dir] = folder.root
+        folder.settings = settings
+
+
+def _settings_keys(ls: SymscopeServer) -> tuple:
+    return tuple((f.key, _settings_key(f.settings)) for f in ls.served())
 
 
 def _settings_key(settings: Settings | None) -> tuple | None:
@@ -451,17 +643,77 @@ def _settings_key(settings: Settings | None) -> tuple | None:
     return (settings.resolved_index_dir, settings.model, settings.device, tuple(settings.excludes), settings.max_file_size, settings.embed)
 
 
-def _client_root(params: t.InitializeParams) -> Path | None:
-    uris = [f.uri for f in params.workspace_folders or []]
-    if params.root_uri:
-        uris.append(params.root_uri)
-    for uri in uris:
-        path = to_fs_path(uri)
-        if path:
-            return Path(path).resolve()
-    if params.root_path:
-        return Path(params.root_path).resolve()
-    return None
+def _client_folders(params: t.InitializeParams) -> list[tuple[str, Path, str]]:
+    """(name, resolved root, uri) of every workspace folder, else of rootUri / rootPath."""
+    named = [(f.name, f.uri) for f in params.workspace_folders or []]
+    if not named and params.root_uri:
+        named.append(("", params.root_uri))
+    out = [(name, root, uri) for name, uri in named if (root := _folder_root(uri)) is not None]
+    if not out and params.root_path:
+        root = Path(params.root_path).resolve()
+        out.append((root.name, root, root.as_uri()))
+    return [(_folder_name(name, root), root, uri) for name, root, uri in out]
+
+
+def _folder_name(name: str | None, root: Path) -> str:
+    """The label of a folder's results: the client's name for it, unless that is a path (Neovim
+    names folders by their path), then the folder's own name."""
+    if not name or "/" in name or os.sep in name:
+        return root.name or str(root)
+    return name
+
+
+def _folder_root(uri: str) -> Path | None:
+    path = to_fs_path(uri)
+    return Path(path).resolve() if path else None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path != root and path.is_relative_to(root)
+
+
+async def _set_folders(ls: SymscopeServer, wanted: list[tuple[str, Path, str]]) -> None:
+    """Make the served folders match `wanted` (in order): start sessions for new folders, stop those
+    of removed ones (bounded, off the loop), re-home open documents. A folder inside another one is
+    not indexed twice: the outer folder's index holds its files, and it gets its own session only
+    when the outer folder goes. Changes run one at a time (a later one waits for the earlier)."""
+    async with ls.folder_changes():
+        await _set_folders_now(ls, wanted)
+
+
+async def _set_folders_now(ls: SymscopeServer, wanted: list[tuple[str, Path, str]]) -> None:
+    existing = {f.key: f for f in ls.folders}
+    folders: list[Folder] = []
+    for name, root, uri in wanted:
+        if any(f.root == root for f in folders):
+            continue  # named twice
+        folder = existing.get(str(root))
+        if folder is None:
+            folder = Folder(ls, name, root, uri)
+        folder.name = name
+        folders.append(folder)
+    for folder in folders:
+        outer = [o for o in folders if o.root is not None and folder.root is not None and _inside(folder.root, o.root)]
+        folder.served_by = min(outer, key=lambda o: len(o.root.parts)) if outer else None
+    keep = {id(f) for f in folders if f.served_by is None}
+    stopping = [f for f in ls.folders if f.session is not None and id(f) not in keep]
+    ls.folders = folders
+    ls.rehome_documents()
+    for folder in stopping:
+        session, folder.session = folder.session, None
+        folder.settings = None
+        ls.progress_folders.discard(folder.key)
+        log.info("workspace folder %s (%s) is no longer served: stopping its session", folder.name, folder.root)
+        await asyncio.get_running_loop().run_in_executor(None, session.stop)
+    _assign_settings(ls, keep_running=True)
+    for folder in ls.served():
+        if folder.session is None and ls.session_started_ok:
+            ls.start_session(folder)
+            await _start_watching(ls, folder)
+    if ls.progress_open and not ls.progress_folders:
+        ls.progress_open = False
+        ls.work_done_progress.end(PROGRESS_TOKEN, t.WorkDoneProgressEnd(message="done"))
+    ls.send_status()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,15 +722,14 @@ def _client_root(params: t.InitializeParams) -> Path | None:
 
 
 def initialize(ls: SymscopeServer, params: t.InitializeParams) -> None:
-    ls.root = _client_root(params)
-    if params.workspace_folders and len(params.workspace_folders) > 1:
-        log.warning("%d workspace folders: symscope indexes the first, %s", len(params.workspace_folders), ls.root)
+    wanted = _client_folders(params)
+    ls.primary_root = wanted[0][1] if wanted else None
+    ls.initial_folders = wanted
     options = params.initialization_options
     ls.init_options = options if isinstance(options, dict) else {}
     if options is not None and not isinstance(options, dict):
         ls.settings_error = f"initializationOptions must be an object, got {type(options).__name__}"
     _resolve_settings(ls, ls.init_options)
-    ls.overlay.set_root(ls.root)
     if params.process_id:
         _watch_parent(ls, params.process_id)
 
@@ -488,28 +739,44 @@ async def initialized(ls: SymscopeServer, params: t.InitializedParams) -> None:
     caps = ls.client_capabilities
     if ls.settings_error:
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=ls.settings_error))
-    if ls.settings is None:
-        ls.send_status()
-        return
     if caps.window is not None and caps.window.work_done_progress:
         try:
             await asyncio.wait_for(ls.work_done_progress.create_async(PROGRESS_TOKEN), CLIENT_REPLY_TIMEOUT_S)
             ls.progress_ready = True
         except Exception as exc:  # a client that refuses still gets statusChanged notifications
             log.info("client did not create a progress token: %s", exc)
-    ls.start_session()
-    await _start_watching(ls)
-    ls.send_status()
+    ls.session_started_ok = True
+    await _set_folders(ls, ls.initial_folders)
 
 
-async def _start_watching(ls: SymscopeServer) -> None:
+async def did_change_workspace_folders(ls: SymscopeServer, params: t.DidChangeWorkspaceFoldersParams) -> None:
+    removed = {root for f in params.event.removed or [] if (root := _folder_root(f.uri)) is not None}
+    current = ls.initial_folders if not ls.session_started_ok else ls.pending_folders or [(f.name, f.root, f.uri) for f in ls.folders]
+    wanted = [w for w in current if w[1] not in removed]
+    wanted += [(_folder_name(f.name, root), root, f.uri) for f in params.event.added or [] if (root := _folder_root(f.uri)) is not None]
+    if ls.primary_root is None and wanted:
+        ls.primary_root = wanted[0][1]
+    log.info("workspace folders: %s", ", ".join(f"{name} ({root})" for name, root, _ in wanted) or "none")
+    if not ls.session_started_ok:
+        ls.initial_folders = wanted  # `initialized` has not run yet: it starts these
+        return
+    ls.pending_folders = wanted  # the next change builds on this even before it is applied
+    await _set_folders(ls, wanted)
+    if ls.pending_folders is wanted:
+        ls.pending_folders = None
+
+
+async def _start_watching(ls: SymscopeServer, folder: Folder) -> None:
     mode = ls.options["watcher"]
-    session = ls.session
+    session = folder.session
     if session is None or mode == "off":
+        return
+    if ls.client_watching:
+        session.note_watcher("client")
         return
     caps = ls.client_capabilities.workspace
     dynamic = bool(caps and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration)
-    if mode in ("auto", "client") and dynamic:
+    if mode in ("auto", "client") and dynamic and not ls.client_watch_refused:
         try:
             await asyncio.wait_for(
                 ls.client_register_capability_async(
@@ -525,23 +792,43 @@ async def _start_watching(ls: SymscopeServer) -> None:
                 ),
                 CLIENT_REPLY_TIMEOUT_S,
             )
+            ls.client_watching = True  # one registration covers every folder, later ones included
             session.note_watcher("client")
             return
         except Exception as exc:
+            ls.client_watch_refused = True  # not asked again for the next folder
             log.warning("client refused file watching (%s); watching with watchfiles", exc)
     if mode in ("auto", "watchfiles") or (mode == "client" and not dynamic):
         session.start_watcher()
 
 
 async def shutdown(ls: SymscopeServer, params: Any) -> None:
-    session, ls.session = ls.session, None
-    if session is not None:
-        await asyncio.get_running_loop().run_in_executor(None, session.stop)
+    sessions = _take_sessions(ls)
+    if sessions:
+        await asyncio.get_running_loop().run_in_executor(None, _stop_all, sessions, 5.0)
     if ls._mcp_handle is not None and hasattr(ls._mcp_handle, "stop"):
         try:
             ls._mcp_handle.stop()
         except Exception:
             log.exception("stopping the MCP endpoint failed")
+
+
+def _take_sessions(ls: SymscopeServer) -> list[WorkspaceSession]:
+    sessions = []
+    for folder in ls.folders:
+        if folder.session is not None:
+            sessions.append(folder.session)
+            folder.session = None
+    return sessions
+
+
+def _stop_all(sessions: list[WorkspaceSession], timeout: float) -> None:
+    """Stop sessions side by side, so N folders take one timeout, not N."""
+    threads = [threading.Thread(target=s.stop, args=(timeout,), daemon=True) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 1.0)
 
 
 def _watch_parent(ls: SymscopeServer, pid: int) -> None:
@@ -554,8 +841,7 @@ def _watch_parent(ls: SymscopeServer, pid: int) -> None:
                 os.kill(pid, 0)
             except ProcessLookupError:
                 log.warning("client process %d is gone; exiting", pid)
-                if ls.session is not None:
-                    ls.session.stop(timeout=2.0)
+                _stop_all([f.session for f in ls.folders if f.session is not None], 2.0)
                 os._exit(1)
             except PermissionError:
                 pass  # alive, owned by someone else
@@ -571,7 +857,12 @@ def _watch_parent(ls: SymscopeServer, pid: int) -> None:
 def did_open(ls: SymscopeServer, params: t.DidOpenTextDocumentParams) -> None:
     doc = params.text_document
     path = to_fs_path(doc.uri)
-    ls.overlay.open(doc.uri, Path(path) if path else None, doc.language_id, doc.version, doc.text)
+    folder = ls.folder_for(path) or ls.loose
+    old = ls.doc_folders.get(doc.uri)
+    if old is not None and old is not folder:
+        old.overlay.close(doc.uri)
+    folder.overlay.open(doc.uri, Path(path) if path else None, doc.language_id, doc.version, doc.text)
+    ls.doc_folders[doc.uri] = folder
 
 
 def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> None:
@@ -582,7 +873,7 @@ def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> Non
             changes.append(Change(change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)))
         else:
             changes.append(Change(change.text))
-    report = ls.overlay.change(params.text_document.uri, params.text_document.version, changes, ls.encoding)
+    report = ls.scope(params.text_document.uri).overlay.change(params.text_document.uri, params.text_document.version, changes, ls.encoding)
     if report is None:
         log.warning("didChange for %s, which is not open: ignored", params.text_document.uri)
     elif report.problems:
@@ -591,24 +882,30 @@ def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> Non
 
 def did_save(ls: SymscopeServer, params: t.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
-    if ls.overlay.saved(uri, params.text):
+    folder = ls.scope(uri)
+    if folder.overlay.saved(uri, params.text):
         log.warning("%s had drifted from the editor's text; resynced from didSave", uri)
     path = to_fs_path(uri)
-    if path and ls.session is not None and ls.relative(path) is not None:
-        ls.session.files_changed([path])
+    if path and folder.session is not None and folder.relative(path) is not None:
+        folder.session.files_changed([path])
 
 
 def did_close(ls: SymscopeServer, params: t.DidCloseTextDocumentParams) -> None:
-    ls.overlay.close(params.text_document.uri)
+    uri = params.text_document.uri
+    ls.scope(uri).overlay.close(uri)
+    ls.doc_folders.pop(uri, None)
 
 
 def did_change_watched_files(ls: SymscopeServer, params: t.DidChangeWatchedFilesParams) -> None:
-    paths = [p for p in (to_fs_path(c.uri) for c in params.changes) if p and ls.relative(p) is not None]
-    if not paths:
-        return
-    ls.overlay.disk_changed(ls._relatives([Path(p) for p in paths]))
-    if ls.session is not None:
-        ls.session.files_changed(paths)
+    by_folder: dict[str, tuple[Folder, list[str]]] = {}
+    for path in (to_fs_path(c.uri) for c in params.changes):
+        folder = ls.folder_for(path) if path else None
+        if folder is not None:
+            by_folder.setdefault(folder.key, (folder, []))[1].append(path)
+    for folder, paths in by_folder.values():
+        folder.overlay.disk_changed(folder._relatives([Path(p) for p in paths]))
+        if folder.session is not None:
+            folder.session.files_changed(paths)
 
 
 async def did_change_configuration(ls: SymscopeServer, params: t.DidChangeConfigurationParams) -> None:
@@ -622,19 +919,23 @@ async def did_change_configuration(ls: SymscopeServer, params: t.DidChangeConfig
         options = await _pull_configuration(ls)
         if options is None:
             return
-    before = (_settings_key(ls.settings), _session_options(ls))
+    before = (_settings_keys(ls), _session_options(ls))
     _resolve_settings(ls, {**ls.init_options, **options})
     if ls.settings_error:
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=ls.settings_error))
     await lsp_calls.references_changed(ls)
-    if (_settings_key(ls.settings), _session_options(ls)) == before or not ls.session_started:
+    if (_settings_keys(ls), _session_options(ls)) == before or not ls.session_started:
         return  # unchanged, or `initialized` has not started the session yet (it will use these)
-    log.info("settings changed: restarting the workspace session")
-    old, ls.session = ls.session, None
-    if old is not None:
-        await asyncio.get_running_loop().run_in_executor(None, old.stop)
-    ls.start_session()
-    await _start_watching(ls)
+    log.info("settings changed: restarting the workspace sessions")
+    async with ls.folder_changes():
+        sessions = _take_sessions(ls)
+        if sessions:
+            await asyncio.get_running_loop().run_in_executor(None, _stop_all, sessions, 5.0)
+        _assign_settings(ls)
+        ls.client_watching = ls.client_watching and ls.options["watcher"] in ("auto", "client")
+        for folder in ls.served():
+            ls.start_session(folder)
+            await _start_watching(ls, folder)
     ls.send_status()
 
 
@@ -666,11 +967,12 @@ async def _pull_configuration(ls: SymscopeServer) -> dict[str, Any] | None:
 
 async def document_symbol(ls: SymscopeServer, params: t.DocumentSymbolParams):
     uri = params.text_document.uri
-    opened = ls.overlay.symbols(uri)
+    folder = ls.scope(uri)
+    opened = folder.overlay.symbols(uri)
     if opened is not None:
         result, doc = opened
         if result.get("parser_failure"):
-            result = _after_parser_crash(ls, doc, result)
+            result = _after_parser_crash(folder, doc, result)
     else:  # not open: outline the file on disk (clients rarely ask, so no cache)
         path = to_fs_path(uri)
         if not path:
@@ -685,7 +987,7 @@ async def document_symbol(ls: SymscopeServer, params: t.DocumentSymbolParams):
     return _symbol_information(ls, uri, result["symbols"])
 
 
-def _after_parser_crash(ls: SymscopeServer, doc: Any, result: dict) -> dict:
+def _after_parser_crash(ls: Folder, doc: Any, result: dict) -> dict:
     """The outline of a document whose text crashed the parser: the last good one, else the
     index's, and one warning per crash. The crash cost the document host, never this server."""
     source = "the last outline that parsed"
@@ -708,7 +1010,7 @@ def _after_parser_crash(ls: SymscopeServer, doc: Any, result: dict) -> dict:
     return result
 
 
-def _indexed_records(ls: SymscopeServer, rel: str | None) -> list:
+def _indexed_records(ls: Folder, rel: str | None) -> list:
     session = ls.session
     if rel is None or session is None or session.index is None:
         return []
@@ -791,8 +1093,22 @@ def _symbol_information(ls: SymscopeServer, uri: str, symbols: list[dict]) -> Js
 # --------------------------------------------------------------------------------------------------
 
 
-def _run_search(ls: SymscopeServer, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict]]:
-    """(SearchResult, location info) pairs: index hits merged with open documents' hits."""
+def _search_folders(ls: SymscopeServer, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict, Folder]]:
+    """(SearchResult, location info, folder) over every served folder: each folder's hits, merged by
+    score (ties in folder order), at most `limit`. One folder: its hits as they rank."""
+    served = [f for f in ls.served() if f.session is not None]
+    if len(served) == 1:
+        return [(r, loc, served[0]) for r, loc in _run_search(served[0], query, limit, filters, identifier_mode)]
+    found = []
+    for n, folder in enumerate(served):
+        for rank, (r, loc) in enumerate(_run_search(folder, query, limit, filters, identifier_mode)):
+            found.append((-(r.score or 0.0), n, rank, r, loc, folder))
+    found.sort(key=lambda x: x[:3])
+    return [(r, loc, folder) for *_, r, loc, folder in found[:limit]]
+
+
+def _run_search(ls: Folder, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict]]:
+    """(SearchResult, location info) pairs in one folder: index hits merged with open documents' hits."""
     session = ls.session
     searcher = session.searcher if session is not None else None
     entries = ls._overlay_entries()
@@ -850,9 +1166,9 @@ async def workspace_symbol(ls: SymscopeServer, params: t.WorkspaceSymbolParams):
     if not query.strip():
         return JsonList()
     limit = ls.options["workspace_symbol_limit"]
-    hits = await ls.in_thread(_run_search, ls, query, limit, {}, True)
+    hits = await ls.in_thread(_search_folders, ls, query, limit, {}, True)
     out = JsonList()
-    for r, loc in hits:
+    for r, loc, _folder in hits:
         item = {"name": r.name, "kind": symbol_kind(r.kind), "location": {"uri": loc["uri"], "range": loc["selectionRange"]}}
         container = r.qualified_name[: -len(r.name) - 1] if r.qualified_name.endswith("." + r.name) else None
         if container:
@@ -893,13 +1209,13 @@ async def symscope_search(ls: SymscopeServer, params: Any):
         extra["mode"] = mode
     if expand:
         extra["expand"] = True
-    hits = await ls.in_thread(_run_search, ls, query, limit, extra, False)
-    session = ls.session
-    return JsonDict(query=query, state=session.state if session is not None else "starting", results=[_search_item(r, loc) for r, loc in hits])
+    hits = await ls.in_thread(_search_folders, ls, query, limit, extra, False)
+    return JsonDict(query=query, state=ls.state(), results=[_search_item(r, loc, folder) for r, loc, folder in hits])
 
 
-def _search_item(r: Any, loc: dict) -> dict[str, Any]:
+def _search_item(r: Any, loc: dict, folder: Folder) -> dict[str, Any]:
     return {
+        "folder": folder.name,
         "name": r.name, "qualifiedName": r.qualified_name, "kind": r.kind, "symbolKind": symbol_kind(r.kind),
         "language": r.language, "path": r.path, "uri": loc["uri"], "range": loc["range"],
         "selectionRange": loc["selectionRange"], "startLine": r.start_line, "endLine": r.end_line,
@@ -926,26 +1242,37 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
         raise JsonRpcInvalidParams.of(ValueError("limit and context must be integers"))
     if glob is not None and not isinstance(glob, str):
         raise JsonRpcInvalidParams.of(ValueError("path must be a glob string"))
-    session = ls.session
-    if session is None or session.index is None:
+    served = [f for f in ls.served() if f.session is not None and f.session.index is not None]
+    if not served:
         return JsonDict(state="starting", results=[], truncated=None)
 
     def run():
-        return search_text(
-            session.index, params["pattern"], regex=flags["regex"], case_insensitive=flags["caseInsensitive"],
-            path_glob=glob or None, limit=numbers["limit"], context=numbers["context"],
-        )
+        # Folder by folder, in order, until the limit is filled.
+        out, truncated, files = [], None, 0
+        for folder in served:
+            found = search_text(
+                folder.session.index, params["pattern"], regex=flags["regex"], case_insensitive=flags["caseInsensitive"],
+                path_glob=glob or None, limit=numbers["limit"] - len(out), context=numbers["context"],
+            )
+            files += found.files_searched
+            truncated = truncated or found.truncated
+            out.extend((hit, folder) for hit in found.hits)
+            if len(out) >= numbers["limit"]:
+                if folder is not served[-1]:
+                    truncated = truncated or f"stopped at {numbers['limit']} matches; later workspace folders not searched (raise limit)"
+                break
+        return out, truncated, files
 
     try:
-        found = await ls.in_thread(run)
+        hits, truncated, files_searched = await ls.in_thread(run)
     except TextSearchError as exc:
         raise JsonRpcInvalidParams.of(exc) from None
     results = []
-    for hit in found.hits:
+    for hit, folder in hits:
         start, end = hit.utf8_range if ls.encoding == "utf-8" else hit.utf16_range
         line = hit.line - 1
         item = {
-            "uri": ls.uri_for(hit.path), "path": hit.path, "line": hit.line, "text": hit.text,
+            "uri": folder.uri_for(hit.path), "path": hit.path, "line": hit.line, "text": hit.text, "folder": folder.name,
             "range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}},
         }
         if hit.symbol:
@@ -953,7 +1280,7 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
         if hit.before or hit.after:
             item.update(before=hit.before, after=hit.after)
         results.append(item)
-    return JsonDict(state=session.state, results=results, truncated=found.truncated, filesSearched=found.files_searched)
+    return JsonDict(state=ls.state(), results=results, truncated=truncated, filesSearched=files_searched)
 
 
 async def symscope_related(ls: SymscopeServer, params: Any):
@@ -968,6 +1295,7 @@ async def symscope_related(ls: SymscopeServer, params: Any):
     except (KeyError, TypeError):
         raise JsonRpcInvalidParams.of(ValueError("symscope/related takes {textDocument: {uri}, position: {line, character}, limit?}")) from None
     path = to_fs_path(uri)
+    ls = ls.scope(uri)
     rel = ls.relative(path) if path else None
     session = ls.session
     if rel is None or session is None or session.index is None:
@@ -988,7 +1316,7 @@ async def symscope_related(ls: SymscopeServer, params: Any):
         return {
             "name": rec.name, "qualifiedName": rec.qualified_name, "kind": rec.kind, "symbolKind": symbol_kind(rec.kind),
             "path": rec.path, "uri": ls.uri_for(rec.path), "range": as_range(rng), "selectionRange": as_range(sel),
-            "symbolId": rec.symbol_id,
+            "symbolId": rec.symbol_id, "folder": ls.name,
         }
 
     results = [{**item(h.record), "score": h.score, "why": "; ".join(h.why)} for h in found.hits]
@@ -1029,9 +1357,11 @@ async def status_command(ls: SymscopeServer, *args: Any):
 
 
 def reindex_command(ls: SymscopeServer, *args: Any):
-    if ls.session is None:
+    sessions = [f.session for f in ls.served() if f.session is not None]
+    if not sessions:
         raise JsonRpcInvalidRequest.of(ValueError("no workspace is open"))
-    ls.session.files_changed([], structural=True)
+    for session in sessions:
+        session.files_changed([], structural=True)
     return JsonDict(ls.status_payload())
 
 
@@ -1049,6 +1379,7 @@ FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
     (t.TEXT_DOCUMENT_DID_CLOSE, did_close, None),
     (t.WORKSPACE_DID_CHANGE_WATCHED_FILES, did_change_watched_files, None),
     (t.WORKSPACE_DID_CHANGE_CONFIGURATION, did_change_configuration, None),
+    (t.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, did_change_workspace_folders, None),
     (t.TEXT_DOCUMENT_DOCUMENT_SYMBOL, document_symbol, t.DocumentSymbolOptions(label="symscope")),
     (t.WORKSPACE_SYMBOL, workspace_symbol, None),
     (t.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY, lsp_calls.prepare_call_hierarchy, None),
@@ -1279,9 +1610,9 @@ def serve_stdio(server: SymscopeServer, stdin_fd: int = 0, stdout_fd: int = 1) -
     except SystemExit as exc:  # the `exit` notification
         code = exc.code if isinstance(exc.code, int) else 0
     finally:
-        session, server.session = server.session, None
-        if session is not None:
-            session.stop(timeout=3.0)
+        sessions = _take_sessions(server)
+        if sessions:
+            _stop_all(sessions, 3.0)
         server.queries.shutdown(wait=False, cancel_futures=True)
         writer.close()
     return code

@@ -278,6 +278,7 @@ def _resolved(req: _Request, target: _Target) -> list[tuple[Any, float, str]]:
 
 
 def _prepare(ls: SymscopeServer, uri: str, pos: tuple[int, int]) -> list[dict]:
+    ls = ls.scope(uri)  # the workspace folder holding the file: its index, overlay and root
     index = _index_of_session(ls)
     if index is None or ls.root is None:
         return []
@@ -319,6 +320,7 @@ def _item_symbol(req: _Request, item: t.CallHierarchyItem) -> Any:
 
 def _calls(ls: SymscopeServer, item: t.CallHierarchyItem, incoming: bool) -> list[dict]:
     method = t.CALL_HIERARCHY_INCOMING_CALLS if incoming else t.CALL_HIERARCHY_OUTGOING_CALLS
+    ls = ls.scope(item.uri) if isinstance(item.uri, str) else ls.loose  # calls stay within one folder's index
     index = _index_of_session(ls)
     if index is None or ls.root is None:
         log.info("%s: no index yet: no calls", method)
@@ -382,6 +384,7 @@ async def _calls_answer(ls: SymscopeServer, item: t.CallHierarchyItem, incoming:
 
 
 def _references(ls: SymscopeServer, uri: str, pos: tuple[int, int], declaration: bool) -> list[dict]:
+    ls = ls.scope(uri)
     index = _index_of_session(ls)
     if index is None or ls.root is None:
         return []

@@ -350,6 +350,7 @@ class Overlay:
             self.root = root
             for doc in self._docs.values():
                 doc.rel = self._relative(doc.path)
+                doc._rows = None
             self._generation += 1
 
     def _relative(self, path: Path | None) -> str | None:
@@ -366,6 +367,23 @@ class Overlay:
             self._docs[uri] = doc
             self._generation += 1
         return doc
+
+    def detach_all(self) -> list[OpenDocument]:
+        """Take every open document out (the language server re-homes them when folders change)."""
+        with self._lock:
+            docs = list(self._docs.values())
+            self._docs.clear()
+            self._disk.clear()
+            self._generation += 1
+            return docs
+
+    def adopt(self, doc: OpenDocument) -> None:
+        """Take over a document opened elsewhere; its path is made relative to this root."""
+        with self._lock:
+            doc.rel = self._relative(doc.path)
+            doc._rows = None  # rows carry the relative path
+            self._docs[doc.uri] = doc
+            self._generation += 1
 
     def change(self, uri: str, version: int | None, changes: Sequence[Change], encoding: str) -> ChangeReport | None:
         """Apply changes to an open document; None when the document is not open."""

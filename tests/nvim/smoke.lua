@@ -1,7 +1,8 @@
 -- Headless Neovim 0.11 against the real server, configured by the real files in nvim/:
 -- documentSymbol, workspace/symbol and :SymscopeSearch (quickfix). Prints one JSON line;
 -- exit status 0 = all checks passed, 1 = a check failed, 2 = the server never got ready.
--- Environment: SYMSCOPE_REPO, SYMSCOPE_PYTHON, SYMSCOPE_INDEX_DIR, SYMSCOPE_FILE (in the workspace).
+-- Environment: SYMSCOPE_REPO, SYMSCOPE_PYTHON, SYMSCOPE_INDEX_DIR, SYMSCOPE_FILE (in the workspace),
+-- SYMSCOPE_SECOND_FILE (optional: an absolute path under a second root).
 local out = { checks = {} }
 
 local function finish(code, msg)
@@ -102,6 +103,34 @@ local function main()
 
   local status = req('symscope/status', {})
   check('status', status and status.state == 'ready' and status.watcher == 'watchfiles', vim.inspect(status))
+
+  -- A file under a second root (its own symscope.toml): the same server takes that root as a
+  -- second workspace folder (nvim/lsp/symscope.lua's reuse_client), indexes it and searches it.
+  local second = vim.env.SYMSCOPE_SECOND_FILE
+  if second then
+    vim.cmd.edit(vim.fn.fnameescape(second))
+    local clients = vim.lsp.get_clients({ name = 'symscope' })
+    check('oneServerForTwoRoots', #clients == 1 and #(clients[1].workspace_folders or {}) == 2,
+      vim.inspect(vim.tbl_map(function(c) return c.workspace_folders end, clients)))
+    local st
+    for _ = 1, 600 do
+      st = req('symscope/status', {})
+      local ready = st and st.folders and #st.folders == 2
+      for _, f in ipairs(ready and st.folders or {}) do
+        ready = ready and f.state == 'ready'
+      end
+      if ready then
+        break
+      end
+      st = nil
+      vim.wait(100)
+    end
+    out.folders = st and st.folders
+    check('secondRootReady', st ~= nil)
+    local ws2 = req('workspace/symbol', { query = 'reserve_stock' })
+    check('secondRootSearchable', ws2 and ws2[1] and ws2[1].name == 'reserve_stock'
+      and ws2[1].location.uri == vim.uri_from_fname(second), vim.inspect(ws2))
+  end
 
   for _, ok in pairs(out.checks) do
     if ok ~= true then
