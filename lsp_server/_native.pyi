@@ -99,6 +99,37 @@ def configure_workers(
     document host are stopped so the next request uses the new settings."""
 
 def worker_stats() -> WorkerStats: ...
+
+class TextMatch(TypedDict):
+    path: str  # as listed
+    line: int  # 1-based
+    text: str  # the line, invalid UTF-8 replaced, cut around the match when very long
+    char_start: int  # 0-based column of the match in the whole line, in characters
+    utf16_range: tuple[int, int]  # the match in the whole line, UTF-16 units, 0-based, end exclusive
+    utf8_range: tuple[int, int]  # the same in bytes
+    before: list[str]  # context lines
+    after: list[str]
+
+class TextSearchFound(TypedDict):
+    matches: list[TextMatch]
+    files_searched: int
+    truncated: bool  # more than `limit` matching lines exist
+    timed_out: bool
+    refused: list[tuple[str, str]]  # listed files not searched: (path, why)
+
+def search_text(
+    root: str,
+    files: list[str],
+    pattern: str,
+    regex: bool = False,
+    case_insensitive: bool = False,
+    context: int = 0,
+    limit: int = 50,
+    timeout_ms: int = 5000,
+) -> TextSearchFound:
+    """Exact text (or linear-time regex) search over `files`, relative to `root`, first matches in
+    the order given; only plain files inside the root by real path are read. A pattern that does
+    not compile, or whose compiled form is too large, raises ValueError."""
 def serve_worker() -> None:
     """A parser worker's main loop on stdin/stdout (`python -m lsp_server._worker`)."""
 def hash_bytes(data: bytes) -> str: ...

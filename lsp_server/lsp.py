@@ -1269,11 +1269,10 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
         raise JsonRpcInvalidParams.of(exc) from None
     results = []
     for hit, folder in hits:
-        start, end = hit.utf8_range if ls.encoding == "utf-8" else hit.utf16_range
         line = hit.line - 1
         item = {
             "uri": folder.uri_for(hit.path), "path": hit.path, "line": hit.line, "text": hit.text, "folder": folder.name,
-            "range": {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}},
+            "range": ls.lsp_range((line, hit.utf16_range[0], line, hit.utf16_range[1]), (line, hit.utf8_range[0], line, hit.utf8_range[1])),
         }
         if hit.symbol:
             item.update(symbol=hit.symbol, symbolKind=symbol_kind(hit.symbol_kind or ""), symbolLine=hit.symbol_line)
@@ -1311,11 +1310,10 @@ async def symscope_related(ls: SymscopeServer, params: Any):
         return JsonDict(symbol=None, results=[], note=str(exc))
 
     def item(rec: Any) -> dict[str, Any]:
-        rng, sel = (rec.range_utf8, rec.selection_range_utf8) if ls.encoding == "utf-8" else (rec.range, rec.selection_range)
-        as_range = lambda r: {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}  # noqa: E731
         return {
             "name": rec.name, "qualifiedName": rec.qualified_name, "kind": rec.kind, "symbolKind": symbol_kind(rec.kind),
-            "path": rec.path, "uri": ls.uri_for(rec.path), "range": as_range(rng), "selectionRange": as_range(sel),
+            "path": rec.path, "uri": ls.uri_for(rec.path), "range": ls.lsp_range(rec.range, rec.range_utf8),
+            "selectionRange": ls.lsp_range(rec.selection_range, rec.selection_range_utf8),
             "symbolId": rec.symbol_id, "folder": ls.name,
         }
 

@@ -202,13 +202,7 @@ class FileOutline(BaseModel):
     truncated: Truncation | None = None
 
 
-class RelatedHitModel(BaseModel):
-    symbol_id: str
-    path: str
-    start_line: int
-    end_line: int
-    qualified_name: str
-    kind: str
+class RelatedHitModel(SymbolRef):
     signature: str
     score: float
     why: str
@@ -730,15 +724,7 @@ class Tools:
     def _confined(self, results: list[SearchResult]) -> list[SearchResult]:
         """Hits whose file still lies inside the root: an indexed file later replaced by a symlink
         pointing out of the workspace must not become a way to read (snippets of) what it points at."""
-        root = self.s.workspace.root_real
-        kept = []
-        for r in results:
-            real = os.path.realpath(os.path.join(root, *r.path.split("/")))
-            if os.path.commonpath([real, root]) == root:
-                kept.append(r)
-            else:
-                log.warning("left out %s: it now resolves outside the workspace", r.path)
-        return kept
+        return [r for r in results if self._inside(r.path)]
 
     def search_code(self, query, limit, lang, path, kind, max_tokens) -> SearchCodeResult:
         results = self._confined(self.s.searcher.search(query, limit + 1, lang=lang, path=path, kind=kind))
@@ -954,9 +940,13 @@ class Tools:
         return RelatedCodeResult(symbol=_ref(found.anchor), results=hits, note=found.note)
 
     def _inside(self, rel: str) -> bool:
+        """Whether an indexed path still resolves inside the root (by real path)."""
         root = self.s.workspace.root_real
         real = os.path.realpath(os.path.join(root, *rel.split("/")))
-        return os.path.commonpath([real, root]) == root
+        if os.path.commonpath([real, root]) == root:
+            return True
+        log.warning("left out %s: it now resolves outside the workspace", rel)
+        return False
 
     # -- exact text -----------------------------------------------------------------------------
 

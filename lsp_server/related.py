@@ -12,11 +12,10 @@ touch LanceDB (it asks `Index`), or return the definition itself.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lsp_server.index import SymbolFilter
+from lsp_server.index import SymbolFilter, innermost_at
 
 if TYPE_CHECKING:
     from lsp_server.embed import Embedder
@@ -47,12 +46,7 @@ class RelatedResult:
 
 def definition_at(index: Index, rel_path: str, line: int) -> SymbolRecord:
     """The innermost definition in `rel_path` spanning the 1-based `line`."""
-    records = sorted(index.symbols_in_file(rel_path), key=lambda r: r.start_line)
-    upto = bisect.bisect_right([r.start_line for r in records], line)
-    best = None
-    for r in records[:upto]:
-        if r.end_line >= line and (best is None or r.end_line - r.start_line <= best.end_line - best.start_line):
-            best = r
+    best = innermost_at(index.symbols_in_file(rel_path), line)
     if best is None:
         raise RelatedError(f"no indexed definition spans {rel_path}:{line}")
     return best

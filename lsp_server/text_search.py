@@ -13,11 +13,11 @@ regex or filter by string formatting, or let a bad pattern escape as anything bu
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lsp_server import _native
+from lsp_server.index import innermost_at
 from lsp_server.index.globs import compile_glob
 
 if TYPE_CHECKING:
@@ -120,20 +120,10 @@ def _attach_symbols(index: Index, hits: list[TextHit]) -> None:
     for hit in hits:
         records = by_file.get(hit.path)
         if records is None:
-            records = by_file[hit.path] = sorted(index.symbols_in_file(hit.path), key=lambda r: r.start_line)
-        inner = _innermost(records, hit.line)
+            records = by_file[hit.path] = index.symbols_in_file(hit.path)
+        inner = innermost_at(records, hit.line)
         if inner is not None:
             hit.symbol, hit.symbol_kind, hit.symbol_line = inner.qualified_name, inner.kind, inner.start_line
-
-
-def _innermost(records: list[SymbolRecord], line: int) -> SymbolRecord | None:
-    """The smallest definition spanning `line` (records sorted by start line)."""
-    upto = bisect.bisect_right([r.start_line for r in records], line)
-    best = None
-    for r in records[:upto]:
-        if r.end_line >= line and (best is None or r.end_line - r.start_line <= best.end_line - best.start_line):
-            best = r
-    return best
 
 
 def _fit(hits: list[TextHit], budget_chars: int) -> int:

@@ -377,10 +377,7 @@ fn search_text<'py>(
         let d = PyDict::new(py);
         d.set_item(intern!(py, "path"), &m.path)?;
         d.set_item(intern!(py, "line"), m.line)?;
-        d.set_item(intern!(py, "start"), m.start)?;
-        d.set_item(intern!(py, "end"), m.end)?;
         d.set_item(intern!(py, "text"), &m.text)?;
-        d.set_item(intern!(py, "cut_before"), m.cut_before)?;
         d.set_item(intern!(py, "char_start"), m.char_start)?;
         d.set_item(intern!(py, "utf16_range"), (m.utf16_start, m.utf16_end))?;
         d.set_item(intern!(py, "utf8_range"), (m.utf8_start, m.utf8_end))?;

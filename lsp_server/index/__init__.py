@@ -28,7 +28,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,6 +67,7 @@ __all__ = [
     "SymbolFilter",
     "SymbolRecord",
     "UpdateStats",
+    "innermost_at",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,16 @@ class SymbolRecord:
             selection_range=tuple(sel16), range_utf8=tuple(r8), selection_range_utf8=tuple(sel8),
             byte_range=tuple(byte_range),
         )
+
+
+def innermost_at(records: Iterable[SymbolRecord], line: int) -> SymbolRecord | None:
+    """The smallest definition spanning the 1-based `line`, or None; of equal spans the one that
+    starts last (records nest, so that is the inner one)."""
+    best = None
+    for r in sorted(records, key=lambda r: r.start_line):
+        if r.start_line <= line <= r.end_line and (best is None or r.end_line - r.start_line <= best.end_line - best.start_line):
+            best = r
+    return best
 
 
 @dataclass(frozen=True, slots=True)
