@@ -93,8 +93,17 @@ def _download(source: Source, dest: Path) -> Path:
     """Download one pinned archive into `dest` through its registry's own client; returns the file."""
     with tempfile.TemporaryDirectory(prefix="symscope-corpus-") as tmp:
         if source.registry == "pypi":
-            cmd = [*_pip_command(), "download", "--no-deps", "--no-binary", ":all:",
-                   "--disable-pip-version-check", "-d", tmp, f"{source.name}=={source.version}"]
+            cmd = [
+                *_pip_command(),
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "-d",
+                tmp,
+                f"{source.name}=={source.version}",
+            ]
         elif source.registry == "npm":
             cmd = ["npm", "pack", "--silent", f"{source.name}@{source.version}", "--pack-destination", tmp]
         else:
@@ -176,8 +185,9 @@ def source_by_folder(set_name: str) -> dict[str, Source]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["fetch", "hash"], help="fetch+verify+unpack, or print archive hashes")
     parser.add_argument("set", choices=sorted(SETS), help="corpus set")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="archive cache (default: %(default)s)")

@@ -124,8 +124,16 @@ def to_matmul_nbits(model, block_size: int, accuracy_level: int, fuse_bias: bool
             output = add.output[0]
             dropped_nodes.add(add.name)
         replacement[node.name] = helper.make_node(
-            "MatMulNBits", inputs, [output], name=node.name + ".q8", domain="com.microsoft",
-            K=k, N=n, bits=8, block_size=block_size, accuracy_level=accuracy_level,
+            "MatMulNBits",
+            inputs,
+            [output],
+            name=node.name + ".q8",
+            domain="com.microsoft",
+            K=k,
+            N=n,
+            bits=8,
+            block_size=block_size,
+            accuracy_level=accuracy_level,
         )
     nodes = [replacement.get(nd.name, nd) for nd in model.graph.node if nd.name not in dropped_nodes]
     del model.graph.node[:]
@@ -146,8 +154,14 @@ def to_int8_dynamic(fp32_path: Path, out_path: Path) -> None:
     level = root.level
     root.setLevel(max(level, logging.ERROR))
     try:
-        quantize_dynamic(str(fp32_path), str(out_path), op_types_to_quantize=["MatMul"], per_channel=True,
-                         reduce_range=False, weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            str(fp32_path),
+            str(out_path),
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            reduce_range=False,
+            weight_type=QuantType.QInt8,
+        )
     finally:
         root.setLevel(level)
 
@@ -187,9 +201,14 @@ def to_fp16_weights(model, compute_fp16: bool):
 
 
 def to_static_int8(fp32_path: Path, out_path: Path, calibration: list[str], tokenizer, method: str) -> None:
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
-    from onnxruntime.quantization import quantize_static
     import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     model = onnx.load(str(fp32_path))
     names = [n.name for n in _weight_matmuls(model)[0]]
@@ -217,10 +236,19 @@ def to_static_int8(fp32_path: Path, out_path: Path, calibration: list[str], toke
     try:
         with contextlib.redirect_stdout(sys.stderr):  # the calibrators print progress to stdout
             quantize_static(
-                str(fp32_path), str(out_path), Reader(),
-                quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], nodes_to_quantize=names,
-                per_channel=True, reduce_range=False, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                calibrate_method={"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}[method],
+                str(fp32_path),
+                str(out_path),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_quantize=names,
+                per_channel=True,
+                reduce_range=False,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method={"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}[
+                    method
+                ],
                 extra_options={"CalibMovingAverage": False} if method == "minmax" else {"CalibPercentile": 99.99},
             )
     finally:
@@ -264,7 +292,10 @@ def build_candidates(base: Path, calibration: list[str], quick: bool) -> dict[st
     for block, level, fuse in nbits:
         model = to_matmul_nbits(onnx.load(str(fp32_graph)), block, level, fuse)
         name = f"int8 weights only (MatMulNBits b{block}, accuracy_level {level})"
-        out[name] = (make_folder(base, f"nbits-{block}-{level}-{int(fuse)}", fp32_dir, model.SerializeToString(), "int8"), 0)
+        out[name] = (
+            make_folder(base, f"nbits-{block}-{level}-{int(fuse)}", fp32_dir, model.SerializeToString(), "int8"),
+            0,
+        )
     for compute in (False, True) if not quick else (True,):
         model = to_fp16_weights(onnx.load(str(fp32_graph)), compute)
         name = "fp16 weights, fp16 MatMul" if compute else "fp16 weights, fp32 maths"
@@ -297,8 +328,11 @@ def runtime_ops(folder: Path, scratch: Path) -> dict[str, int]:
     reductions: set[str] = set()
     for node in onnx.load(str(target), load_external_data=False).graph.node:
         counts[node.op_type] = counts.get(node.op_type, 0) + 1
-        if node.op_type.startswith("Reduce") or node.op_type in ("Softmax", "LayerNormalization",
-                                                                  "SkipLayerNormalization"):
+        if node.op_type.startswith("Reduce") or node.op_type in (
+            "Softmax",
+            "LayerNormalization",
+            "SkipLayerNormalization",
+        ):
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
             reductions.add(f"{node.op_type}(axes={attrs.get('axes', attrs.get('axis', 'default'))})")
     target.unlink()
@@ -372,7 +406,9 @@ def main() -> int:
     import onnxruntime as ort
 
     measured = symbol_texts(sorted((REPO_ROOT / "lsp_server").rglob("*.py")))
-    calibration_pool = symbol_texts(sorted((REPO_ROOT / "rust").rglob("*.rs")) + sorted((REPO_ROOT / "tests").glob("*.py")))
+    calibration_pool = symbol_texts(
+        sorted((REPO_ROOT / "rust").rglob("*.rs")) + sorted((REPO_ROOT / "tests").glob("*.py"))
+    )
     calibration_pool = [t for t in calibration_pool if t not in set(measured)]
     calibration = spread(calibration_pool, args.calibration)
     probe = spread(measured, args.texts)
@@ -383,8 +419,12 @@ def main() -> int:
     report: dict = {
         "onnxruntime": ort.__version__,
         "threads": args.threads,
-        "texts": {"measured": len(measured), "independence": len(probe), "throughput": len(throughput_texts),
-                  "calibration": len(calibration)},
+        "texts": {
+            "measured": len(measured),
+            "independence": len(probe),
+            "throughput": len(throughput_texts),
+            "calibration": len(calibration),
+        },
         "candidates": {},
     }
     with tempfile.TemporaryDirectory(prefix="symscope-embed-det-") as tmp:

@@ -47,18 +47,41 @@ from lsp_server import _native  # noqa: E402
 log = logging.getLogger("benchmarks.extract")
 REPO = Path(__file__).resolve().parent.parent
 # Crates whose sources make the Rust/C part of the multi-language corpus (all in Cargo.lock).
-CRATES = ["rayon", "rayon-core", "regex-automata", "regex-syntax", "ignore", "globset", "crossbeam-channel",
-          "crossbeam-deque", "crossbeam-epoch", "crossbeam-utils", "pyo3", "serde", "serde_json", "blake3",
-          "tree-sitter"]
+CRATES = [
+    "rayon",
+    "rayon-core",
+    "regex-automata",
+    "regex-syntax",
+    "ignore",
+    "globset",
+    "crossbeam-channel",
+    "crossbeam-deque",
+    "crossbeam-epoch",
+    "crossbeam-utils",
+    "pyo3",
+    "serde",
+    "serde_json",
+    "blake3",
+    "tree-sitter",
+]
 
 
 def cargo_registry_dirs() -> list[Path]:
     """Source folders of CRATES at the versions Cargo.lock pins, after `cargo fetch`."""
-    subprocess.run(["cargo", "fetch", "--manifest-path", str(REPO / "Cargo.toml")], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    meta = json.loads(subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--manifest-path", str(REPO / "Cargo.toml")],
-        check=True, capture_output=True, text=True).stdout)
+    subprocess.run(
+        ["cargo", "fetch", "--manifest-path", str(REPO / "Cargo.toml")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    meta = json.loads(
+        subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--manifest-path", str(REPO / "Cargo.toml")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     dirs = []
     for pkg in meta["packages"]:
         if pkg["name"] in CRATES and pkg["source"]:
@@ -102,8 +125,14 @@ def symscope_scan(root: Path, threads: int, excludes: list[str], supervised: boo
     seconds = time.perf_counter() - t0
     if supervised:
         _native.configure_workers()  # reaps this run's workers, so their CPU time is counted below
-    return {"seconds": seconds, "cpu_seconds": round(_cpu_seconds() - before, 3), "files": files, "bytes": nbytes,
-            "symbols": symbols, "skipped": skipped}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": round(_cpu_seconds() - before, 3),
+        "files": files,
+        "bytes": nbytes,
+        "symbols": symbols,
+        "skipped": skipped,
+    }
 
 
 def _cpu_seconds() -> float:
@@ -139,9 +168,14 @@ def ctags_run(files: list[tuple[Path, int]], processes: int, workdir: Path) -> d
     for out in outputs:
         out.unlink(missing_ok=True)  # ctags refuses to overwrite a file it does not take for a tags file
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(["ctags", "--output-format=json", "--fields=+nKS", "-f", str(out), "-L", str(lst)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for out, lst in zip(outputs, lists)]
+    procs = [
+        subprocess.Popen(
+            ["ctags", "--output-format=json", "--fields=+nKS", "-f", str(out), "-L", str(lst)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for out, lst in zip(outputs, lists)
+    ]
     for p in procs:
         _, err = p.communicate()
         if p.returncode != 0:
@@ -156,9 +190,13 @@ def ctags_run(files: list[tuple[Path, int]], processes: int, workdir: Path) -> d
 
 def rates(m: dict) -> dict:
     s = m["seconds"]
-    return {**{k: v for k, v in m.items() if k != "seconds"}, "seconds": round(s, 3),
-            "mb_per_s": round(m["bytes"] / 1e6 / s, 2), "files_per_s": round(m["files"] / s, 1),
-            "symbols_per_s": round(m["symbols"] / s)}
+    return {
+        **{k: v for k, v in m.items() if k != "seconds"},
+        "seconds": round(s, 3),
+        "mb_per_s": round(m["bytes"] / 1e6 / s, 2),
+        "files_per_s": round(m["files"] / s, 1),
+        "symbols_per_s": round(m["symbols"] / s),
+    }
 
 
 def median_run(fn, repeat: int) -> dict:
@@ -170,16 +208,25 @@ def median_run(fn, repeat: int) -> dict:
 def compare(name: str, root: Path, excludes: list[str], repeat: int, with_ctags: bool = True) -> dict:
     log.info("%s: listing files under %s", name, root)
     files = file_list(root, excludes)
-    out: dict = {"corpus": name, "root": str(root), "files": len(files),
-                 "megabytes": round(sum(s for _, s in files) / 1e6, 2), "runs": []}
+    out: dict = {
+        "corpus": name,
+        "root": str(root),
+        "files": len(files),
+        "megabytes": round(sum(s for _, s in files) / 1e6, 2),
+        "runs": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for processes in (1, 2):
             log.info("%s: symscope with %d thread(s), supervised and in-process", name, processes)
             ours = rates(median_run(lambda: symscope_scan(root, processes, excludes), repeat))
             bare = rates(median_run(lambda: symscope_scan(root, processes, excludes, supervised=False), repeat))
-            run = {"processes": processes, "symscope": ours, "symscope_in_process": bare,
-                   "supervision_wall_ratio": round(ours["seconds"] / bare["seconds"], 3),
-                   "supervision_cpu_ratio": round(ours["cpu_seconds"] / bare["cpu_seconds"], 3)}
+            run = {
+                "processes": processes,
+                "symscope": ours,
+                "symscope_in_process": bare,
+                "supervision_wall_ratio": round(ours["seconds"] / bare["seconds"], 3),
+                "supervision_cpu_ratio": round(ours["cpu_seconds"] / bare["cpu_seconds"], 3),
+            }
             if with_ctags:
                 log.info("%s: ctags with %d process(es)", name, processes)
                 theirs = rates(median_run(lambda: ctags_run(files, processes, Path(tmp)), repeat))
@@ -190,12 +237,16 @@ def compare(name: str, root: Path, excludes: list[str], repeat: int, with_ctags:
 
 
 EDIT_UNITS = {
-    "python": ("class Service{i}:\n    \"\"\"Handles case {i}.\"\"\"\n\n    def handle(self, request):\n"
-               "        value = request.get('k{i}')\n        return self.process(value) + {i}\n\n"
-               "    def process(self, value):\n        return value * 2\n\n"),
-    "javascript": ("class Service{i} {{\n  // Handles case {i}.\n\n  handle(request) {{\n"
-                   "    const value = request.get('k{i}');\n    return this.process(value) + {i};\n  }}\n\n"
-                   "  process(value) {{\n    return value * 2;\n  }}\n}}\n"),
+    "python": (
+        'class Service{i}:\n    """Handles case {i}."""\n\n    def handle(self, request):\n'
+        "        value = request.get('k{i}')\n        return self.process(value) + {i}\n\n"
+        "    def process(self, value):\n        return value * 2\n\n"
+    ),
+    "javascript": (
+        "class Service{i} {{\n  // Handles case {i}.\n\n  handle(request) {{\n"
+        "    const value = request.get('k{i}');\n    return this.process(value) + {i};\n  }}\n\n"
+        "  process(value) {{\n    return value * 2;\n  }}\n}}\n"
+    ),
 }
 
 
@@ -227,10 +278,17 @@ def edit_latency(language: str, edits: int, supervised: bool = True) -> dict:
     def p95(values: list[float]) -> float:
         return round(sorted(values)[int(len(values) * 0.95) - 1], 2)
 
-    return {"language": language, "supervised": supervised, "lines": text.count(b"\n"), "symbols": 1500, "edits": len(outline),
-            "incremental_reparse_ms_median": round(statistics.median(reparse), 2),
-            "edit_to_outline_ms_median": round(statistics.median(outline), 2), "edit_to_outline_ms_p95": p95(outline),
-            "full_parse_and_outline_ms_median": round(statistics.median(full), 2)}
+    return {
+        "language": language,
+        "supervised": supervised,
+        "lines": text.count(b"\n"),
+        "symbols": 1500,
+        "edits": len(outline),
+        "incremental_reparse_ms_median": round(statistics.median(reparse), 2),
+        "edit_to_outline_ms_median": round(statistics.median(outline), 2),
+        "edit_to_outline_ms_p95": p95(outline),
+        "full_parse_and_outline_ms_median": round(statistics.median(full), 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,21 +296,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=["stdlib", "multi", "both"], default="both")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     parser.add_argument("--edits", type=int, default=100)
-    parser.add_argument("--no-ctags", action="store_true", help="only symscope's own figures (supervised vs in-process)")
+    parser.add_argument(
+        "--no-ctags", action="store_true", help="only symscope's own figures (supervised vs in-process)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     with_ctags = not args.no_ctags
     if with_ctags and not shutil.which("ctags"):
         print("ctags not found: apt-get install universal-ctags", file=sys.stderr)
         return 2
-    version = subprocess.run(["ctags", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if with_ctags else None
-    report: dict = {"machine": {"cpus": os.cpu_count()}, "ctags": version, "symscope_native": _native.__version__,
-                    "corpora": []}
+    version = (
+        subprocess.run(["ctags", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        if with_ctags
+        else None
+    )
+    report: dict = {
+        "machine": {"cpus": os.cpu_count()},
+        "ctags": version,
+        "symscope_native": _native.__version__,
+        "corpora": [],
+    }
     if args.corpus in ("stdlib", "both"):
         report["corpora"].append(compare("stdlib", stdlib_corpus(), ["site-packages"], args.repeat, with_ctags))
     if args.corpus in ("multi", "both"):
         report["corpora"].append(compare("multi", multi_corpus(), [], args.repeat, with_ctags))
-    report["edit_latency"] = [edit_latency(lang, args.edits, supervised) for lang in EDIT_UNITS for supervised in (True, False)]
+    report["edit_latency"] = [
+        edit_latency(lang, args.edits, supervised) for lang in EDIT_UNITS for supervised in (True, False)
+    ]
     print(json.dumps(report, indent=1))
     return 0
 

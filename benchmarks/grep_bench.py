@@ -97,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("pattern %r", pattern)
 
                 def core() -> int:
-                    return len(_native.search_text(str(root), files, pattern, regex=regex, case_insensitive=ci,
-                                                   limit=10**9, timeout_ms=600_000)["matches"])
+                    return len(
+                        _native.search_text(
+                            str(root), files, pattern, regex=regex, case_insensitive=ci, limit=10**9, timeout_ms=600_000
+                        )["matches"]
+                    )
 
                 def page() -> int:
                     return len(search_text(index, pattern, regex=regex, case_insensitive=ci, limit=50).hits)
@@ -108,15 +111,26 @@ def main(argv: list[str] | None = None) -> int:
                 rg_s, rg_n = median_run(lambda: rg_count(root, files, pattern, regex, ci, args.threads), args.repeat)
                 if core_n != rg_n:
                     mismatches.append(pattern)
-                report["patterns"].append({
-                    "pattern": pattern, "regex": regex, "case_insensitive": ci, "matching_lines": core_n,
-                    "rg_matching_lines": rg_n, "symscope_core_ms": round(core_s * 1000, 1),
-                    "symscope_page_ms": round(page_s * 1000, 1), "page_hits": page_n, "rg_ms": round(rg_s * 1000, 1),
-                    "ratio_core_over_rg": round(core_s / rg_s, 2), "ratio_page_over_rg": round(page_s / rg_s, 2),
-                })
+                report["patterns"].append(
+                    {
+                        "pattern": pattern,
+                        "regex": regex,
+                        "case_insensitive": ci,
+                        "matching_lines": core_n,
+                        "rg_matching_lines": rg_n,
+                        "symscope_core_ms": round(core_s * 1000, 1),
+                        "symscope_page_ms": round(page_s * 1000, 1),
+                        "page_hits": page_n,
+                        "rg_ms": round(rg_s * 1000, 1),
+                        "ratio_core_over_rg": round(core_s / rg_s, 2),
+                        "ratio_page_over_rg": round(page_s / rg_s, 2),
+                    }
+                )
     ratios = [p["ratio_core_over_rg"] for p in report["patterns"]]
     report["median_ratio_core_over_rg"] = round(statistics.median(ratios), 2)
-    report["median_ratio_page_over_rg"] = round(statistics.median(p["ratio_page_over_rg"] for p in report["patterns"]), 2)
+    report["median_ratio_page_over_rg"] = round(
+        statistics.median(p["ratio_page_over_rg"] for p in report["patterns"]), 2
+    )
     report["count_mismatches"] = mismatches
     print(json.dumps(report, indent=1))
     return 1 if mismatches else 0

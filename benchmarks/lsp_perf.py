@@ -72,12 +72,36 @@ PROBES = [
 ]
 # Warm workspace/symbol queries: whole names, prefixes and abbreviations people type.
 QUERIES = [
-    "QuerySet", "get_or_create", "ModelAdmin", "select_related", "CsrfViewMiddleware",
-    "formfield_for_dbfield", "ManyToManyField", "GenericForeignKey", "HttpResponseRedirect",
-    "reverse_lazy", "BaseCommand", "Paginator", "RequestFactory", "urlencode", "slugify",
-    "render_to_string", "get_user_model", "DatabaseWrapper", "AlterField", "cached_property",
-    "prefetch_related_objects", "HTTPAdapter", "Blueprint", "url_for", "make_response",
-    "ModelAd", "get_or_cr", "HttpResp", "getusermodel", "slugif",
+    "QuerySet",
+    "get_or_create",
+    "ModelAdmin",
+    "select_related",
+    "CsrfViewMiddleware",
+    "formfield_for_dbfield",
+    "ManyToManyField",
+    "GenericForeignKey",
+    "HttpResponseRedirect",
+    "reverse_lazy",
+    "BaseCommand",
+    "Paginator",
+    "RequestFactory",
+    "urlencode",
+    "slugify",
+    "render_to_string",
+    "get_user_model",
+    "DatabaseWrapper",
+    "AlterField",
+    "cached_property",
+    "prefetch_related_objects",
+    "HTTPAdapter",
+    "Blueprint",
+    "url_for",
+    "make_response",
+    "ModelAd",
+    "get_or_cr",
+    "HttpResp",
+    "getusermodel",
+    "slugif",
 ]
 BIG_FILE = "django-5.1.4/tests/schema/tests.py"  # 5,721 lines
 EDIT_FILE = "django-5.1.4/django/utils/text.py"
@@ -183,8 +207,16 @@ class TimingProtocol(LanguageServerProtocol):
 
 
 class Bench:
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], root: Path, init_options: Any = None,
-                 settings: dict | None = None, timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        root: Path,
+        init_options: Any = None,
+        settings: dict | None = None,
+        timeout: float = 300.0,
+    ) -> None:
         self.name, self.cmd, self.env, self.root = name, cmd, env, root
         self.init_options, self.settings, self.timeout = init_options, settings or {}, timeout
         self.client = LanguageClient("lsp-perf", "1.0", protocol_cls=TimingProtocol)
@@ -240,7 +272,9 @@ class Bench:
         await asyncio.wait_for(
             self.client.initialize_async(
                 t.InitializeParams(
-                    capabilities=caps, process_id=os.getpid(), root_uri=self.root.as_uri(),
+                    capabilities=caps,
+                    process_id=os.getpid(),
+                    root_uri=self.root.as_uri(),
                     workspace_folders=[t.WorkspaceFolder(uri=self.root.as_uri(), name=self.root.name)],
                     initialization_options=self.init_options,
                 )
@@ -350,7 +384,11 @@ async def first_complete_answer(bench: Bench, sent: float, limit_s: float) -> di
         missing = still
         if missing:
             if time.monotonic() - sent > limit_s:
-                return {"seconds": None, "error": f"incomplete after {limit_s}s: {[m[0] for m in missing]}", "polls": polls}
+                return {
+                    "seconds": None,
+                    "error": f"incomplete after {limit_s}s: {[m[0] for m in missing]}",
+                    "polls": polls,
+                }
             await asyncio.sleep(POLL_S)
     return {"seconds": round(time.monotonic() - sent, 3), "polls": polls, "resolution_s": POLL_S}
 
@@ -396,8 +434,11 @@ async def document_symbol_after_edit(bench: Bench, iterations: int, budget_s: fl
         bench.client.text_document_did_change(
             t.DidChangeTextDocumentParams(
                 text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=bench.version),
-                content_changes=[t.TextDocumentContentChangePartial(
-                    range=t.Range(t.Position(line, col), t.Position(line, col)), text=f"  # edit {i}")],
+                content_changes=[
+                    t.TextDocumentContentChangePartial(
+                        range=t.Range(t.Position(line, col), t.Position(line, col)), text=f"  # edit {i}"
+                    )
+                ],
             )
         )
         lines[line] += f"  # edit {i}"
@@ -492,7 +533,9 @@ async def run_symscope(root: Path, args, work: Path) -> dict[str, Any]:
         status = await bench.wait_state({"ready"}, args.embed_limit)
         result["initialize_to_ready_with_vectors_s"] = round(time.monotonic() - sent, 3) if status else None
         final = bench.statuses[-1] if bench.statuses else {}
-        result["index"] = {k: final.get(k) for k in ("files", "symbols", "vectors", "pending", "modelId", "device", "indexBytes")}
+        result["index"] = {
+            k: final.get(k) for k in ("files", "symbols", "vectors", "pending", "modelId", "device", "indexBytes")
+        }
         log.info("symscope: ready after %s: %s", result["initialize_to_ready_with_vectors_s"], result["index"])
 
     if not args.skip_cold:
@@ -519,7 +562,9 @@ def ensure_peers(names: list[str]) -> Path:
 
 def _installed(python: Path, pkg: str, version: str) -> bool:
     proc = subprocess.run(
-        [str(python), "-c", f"import importlib.metadata as m; print(m.version({pkg!r}))"], capture_output=True, text=True
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({pkg!r}))"],
+        capture_output=True,
+        text=True,
     )
     return proc.returncode == 0 and proc.stdout.strip() == version
 
@@ -560,7 +605,10 @@ def _corpus(args) -> Path:
 def _check_corpus(root: Path) -> None:
     for _, name, suffix in PROBES:
         hits = [p for p in root.rglob(Path(suffix).name) if p.as_posix().endswith(suffix)]
-        if not hits or not any(f"class {name}" in p.read_text(errors="replace") or f"def {name}" in p.read_text(errors="replace") for p in hits):
+        if not hits or not any(
+            f"class {name}" in p.read_text(errors="replace") or f"def {name}" in p.read_text(errors="replace")
+            for p in hits
+        ):
             raise SystemExit(f"corpus at {root} lacks probe {name} in {suffix}")
     for rel in (BIG_FILE, EDIT_FILE):
         if not (root / rel).is_file():
@@ -573,7 +621,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", help="benchmark this folder instead of a corpus set")
     parser.add_argument("--servers", default="symscope,jedi,basedpyright")
     parser.add_argument("--model", default="default", help="symscope model: default, hashing or a folder")
-    parser.add_argument("--index-dir", help="symscope's index folder, emptied for the cold run and kept for later --skip-cold runs (default: a temporary one)")
+    parser.add_argument(
+        "--index-dir",
+        help="symscope's index folder, emptied for the cold run and kept for later --skip-cold runs (default: a temporary one)",
+    )
     parser.add_argument("--skip-cold", action="store_true", help="symscope: only the warm run (needs --index-dir)")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the warm query list")
     parser.add_argument("--edits", type=int, default=40, help="didChange + documentSymbol iterations")
@@ -585,8 +636,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-limit", type=float, default=60.0, help="seconds to wait for a saved edit")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     log.setLevel(logging.INFO)
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message body at INFO
     if args.skip_cold and not args.index_dir:
@@ -596,8 +650,11 @@ def main(argv: list[str] | None = None) -> int:
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     report: dict[str, Any] = {
         "benchmark": "lsp_perf",
-        "corpus": {"root": str(root), "set": None if args.workspace else args.corpus_set,
-                   "python_files": sum(1 for _ in root.rglob("*.py"))},
+        "corpus": {
+            "root": str(root),
+            "set": None if args.workspace else args.corpus_set,
+            "python_files": sum(1 for _ in root.rglob("*.py")),
+        },
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "client": "pygls LanguageClient over stdio, VS Code 1.65 captured capabilities",
         "queries": {"probes": [p[0] for p in PROBES], "warm": QUERIES},
@@ -636,7 +693,10 @@ def compare(servers: dict[str, Any]) -> dict[str, Any]:
         return result
 
     metrics = {
-        "initialize_to_complete_workspace_symbol_s (symscope cold)": (cold, ("initialize_to_complete_workspace_symbol", "seconds")),
+        "initialize_to_complete_workspace_symbol_s (symscope cold)": (
+            cold,
+            ("initialize_to_complete_workspace_symbol", "seconds"),
+        ),
         "workspace_symbol_warm_p95_ms": (mine, ("workspace_symbol_warm", "p95_ms")),
         "document_symbol_after_edit_p95_ms": (mine, ("document_symbol_after_edit", "p95_ms")),
         "edit_to_searchable_p50_ms": (mine, ("edit_to_searchable", "p50_ms")),
@@ -645,7 +705,8 @@ def compare(servers: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "goals": {
             "workspace_symbol_warm_p95_under_10ms": (get(mine, "workspace_symbol_warm", "p95_ms") or 1e9) < 10,
-            "document_symbol_after_edit_p95_under_10ms": (get(mine, "document_symbol_after_edit", "p95_ms") or 1e9) < 10,
+            "document_symbol_after_edit_p95_under_10ms": (get(mine, "document_symbol_after_edit", "p95_ms") or 1e9)
+            < 10,
         }
     }
     for peer, result in servers.items():

@@ -89,9 +89,14 @@ def build_index(root: Path, index_dir: Path, model: str) -> dict:
             raise BenchError(f"{status.pending} symbols still pending embeddings: {stats.errors}")
         names = [r.name for r in index.iter_symbols()]
         return {
-            "index_dir": str(index_dir), "model_id": status.model_id, "files": status.files,
-            "symbols": status.symbols, "vectors": status.vectors, "update_seconds": round(seconds, 2),
-            "changed_files": stats.changed, "names": names,
+            "index_dir": str(index_dir),
+            "model_id": status.model_id,
+            "files": status.files,
+            "symbols": status.symbols,
+            "vectors": status.vectors,
+            "update_seconds": round(seconds, 2),
+            "changed_files": stats.changed,
+            "names": names,
         }
     finally:
         index.close()
@@ -136,8 +141,21 @@ def server_env() -> dict[str, str]:
 
 
 def server_command(root: Path, index_dir: Path, model: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "lsp_server", "mcp", "--root", str(root), "--index-dir", str(index_dir),
-            "--model", model, "--readonly", "--no-watch", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "lsp_server",
+        "mcp",
+        "--root",
+        str(root),
+        "--index-dir",
+        str(index_dir),
+        "--model",
+        model,
+        "--readonly",
+        "--no-watch",
+        *extra,
+    ]
 
 
 def free_port() -> int:
@@ -148,8 +166,13 @@ def free_port() -> int:
 
 def start_http(root: Path, index_dir: Path, model: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen(server_command(root, index_dir, model, "--http", f"127.0.0.1:{port}"),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None, env=server_env())
+    proc = subprocess.Popen(
+        server_command(root, index_dir, model, "--http", f"127.0.0.1:{port}"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=None,
+        env=server_env(),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -192,8 +215,12 @@ async def timed_calls(client, tool: str, arg: str, queries: list[str]) -> dict:
         sizes.append(tokens(text))
         errors += bool(res.is_error)
         empty += not res.is_error and not (res.structured_content or {}).get("results")
-    return {**index_perf.percentiles(samples), "answer_size": size_summary(sizes), "errors": errors,
-            "queries_without_results": empty}
+    return {
+        **index_perf.percentiles(samples),
+        "answer_size": size_summary(sizes),
+        "errors": errors,
+        "queries_without_results": empty,
+    }
 
 
 async def measure_client(client, nl_queries: list[str], name_queries: list[str], targets: dict | None) -> dict:
@@ -209,14 +236,26 @@ async def measure_client(client, nl_queries: list[str], name_queries: list[str],
             res = await client.call_tool(tool, args)
             text = res.content[0].text if res.content else ""
             data = res.structured_content or {}
-            sizes[tool] = {"args": args, "tokens": tokens(text), "is_error": bool(res.is_error),
-                           "truncated": bool(data.get("truncated"))}
+            sizes[tool] = {
+                "args": args,
+                "tokens": tokens(text),
+                "is_error": bool(res.is_error),
+                "truncated": bool(data.get("truncated")),
+            }
         out["default_answer_tokens"] = sizes
     return out
 
 
-async def run_transport(kind: str, mode: str, root: Path, index_dir: Path, model: str,
-                        nl_queries: list[str], name_queries: list[str], targets: dict | None) -> dict:
+async def run_transport(
+    kind: str,
+    mode: str,
+    root: Path,
+    index_dir: Path,
+    model: str,
+    nl_queries: list[str],
+    name_queries: list[str],
+    targets: dict | None,
+) -> dict:
     from mcp import Client, StdioServerParameters
 
     started = time.perf_counter()
@@ -250,9 +289,15 @@ async def run_transport(kind: str, mode: str, root: Path, index_dir: Path, model
         finally:
             index.close()
     result["wall_seconds"] = round(time.perf_counter() - started, 1)
-    log.info("%s/%s: search_code p50 %.1f ms p95 %.1f ms; find_symbol p50 %.1f ms p95 %.1f ms", kind, mode,
-             result["search_code"]["p50_ms"], result["search_code"]["p95_ms"],
-             result["find_symbol"]["p50_ms"], result["find_symbol"]["p95_ms"])
+    log.info(
+        "%s/%s: search_code p50 %.1f ms p95 %.1f ms; find_symbol p50 %.1f ms p95 %.1f ms",
+        kind,
+        mode,
+        result["search_code"]["p50_ms"],
+        result["search_code"]["p95_ms"],
+        result["find_symbol"]["p50_ms"],
+        result["find_symbol"]["p95_ms"],
+    )
     return result
 
 
@@ -271,10 +316,17 @@ def run(args: argparse.Namespace) -> dict:
 
     report: dict = {
         "benchmark": "mcp_perf",
-        "corpus": {"set": set_name, "root": str(root),
-                   "sources": [f"{s.registry}:{s.name}=={s.version}" for s in corpus.SETS[set_name]]},
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform,
-                    "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "corpus": {
+            "set": set_name,
+            "root": str(root),
+            "sources": [f"{s.registry}:{s.name}=={s.version}" for s in corpus.SETS[set_name]],
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "platform": sys.platform,
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
         "index": built,
         "queries": {"search_code": len(nl_queries), "find_symbol": len(name_queries), "warmup_calls": WARMUP_CALLS},
         "token_estimate": "characters / 4 of the JSON text block a model reads (structured content repeats it)",
@@ -285,10 +337,18 @@ def run(args: argparse.Namespace) -> dict:
         mode = mode or "auto"
         key = f"{kind}:{mode}"
         log.info("measuring %s", key)
-        report["transports"][key] = asyncio.run(run_transport(
-            kind, mode, root, index_dir, args.model, nl_queries, name_queries,
-            targets if key == args.sizes_from else None,
-        ))
+        report["transports"][key] = asyncio.run(
+            run_transport(
+                kind,
+                mode,
+                root,
+                index_dir,
+                args.model,
+                nl_queries,
+                name_queries,
+                targets if key == args.sizes_from else None,
+            )
+        )
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
@@ -296,13 +356,19 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the small perf-quick corpus (a smoke run, < 50k symbols)")
-    parser.add_argument("--model", default="hashing:256",
-                        help="embedding model of the index and servers: 'hashing:256' (fast, weightless) or 'default' "
-                             "(the bundled ONNX model; embedding the corpus takes long once, then it is cached)")
+    parser.add_argument(
+        "--model",
+        default="hashing:256",
+        help="embedding model of the index and servers: 'hashing:256' (fast, weightless) or 'default' "
+        "(the bundled ONNX model; embedding the corpus takes long once, then it is cached)",
+    )
     parser.add_argument("--queries", type=int, default=100, help="measured calls per tool and transport")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--transports", default="inprocess:auto,stdio:legacy,stdio:auto,http:legacy,http:auto",
-                        help="comma-separated KIND:MODE, KIND in inprocess|stdio|http, MODE in auto|legacy")
+    parser.add_argument(
+        "--transports",
+        default="inprocess:auto,stdio:legacy,stdio:auto,http:legacy,http:auto",
+        help="comma-separated KIND:MODE, KIND in inprocess|stdio|http, MODE in auto|legacy",
+    )
     parser.add_argument("--sizes-from", default="stdio:legacy", help="the transport that also records default sizes")
     parser.add_argument("--corpus-cache", type=Path, default=corpus.DEFAULT_CACHE)
     parser.add_argument("--index-dir", type=Path, help="index folder (default: under the corpus cache)")

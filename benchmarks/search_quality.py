@@ -60,7 +60,30 @@ MAIN_METHODS = ("hybrid", "today", "lexical", "vector", "bm25")
 K = 10
 
 # Words too common to count as "using the name" of a gold symbol (url_for, send_from_directory, ...).
-STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of", "on", "or", "the", "to", "with"])
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "with",
+    ]
+)
 DOC_SHINGLE = 5  # a query sharing 5 consecutive words with its gold's docstring counts as copied
 
 _IDENT_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -150,7 +173,9 @@ def wording_problems(query: dict, docs: Iterable[str]) -> list[str]:
             for part in set(identifier_tokens(name)) - STOPWORDS:
                 if len(part) < 3:
                     continue
-                clash = [w for w in query_words if w == part or (len(w) >= 4 and (w.startswith(part) or part.startswith(w)))]
+                clash = [
+                    w for w in query_words if w == part or (len(w) >= 4 and (w.startswith(part) or part.startswith(w)))
+                ]
                 if clash:
                     problems.append(f"semantic query uses {clash[0]!r} from the gold name {name!r}")
     return problems
@@ -188,7 +213,12 @@ def open_quality_index(root: Path, index_dir: Path, embedder):
         stats = index.update(progress=throttled_progress("indexing"))
         log.info(
             "index up to date in %.1fs: %s files, %s symbols, %s embedded, %s reused, skipped %s",
-            time.perf_counter() - started, stats.files, stats.symbols, stats.embedded, stats.reused, stats.skipped,
+            time.perf_counter() - started,
+            stats.files,
+            stats.symbols,
+            stats.embedded,
+            stats.reused,
+            stats.skipped,
         )
         if stats.errors:
             log.warning("%d indexing errors, first: %s", len(stats.errors), stats.errors[0])
@@ -223,7 +253,7 @@ class Bm25Ranker:
     def rank(self, query: str, limit: int) -> list[tuple[str, str]]:
         scores = self._bm25.get_scores(identifier_tokens(query))
         np = self._np
-        top = np.argpartition(-scores, min(limit, len(scores) - 1))[: limit]
+        top = np.argpartition(-scores, min(limit, len(scores) - 1))[:limit]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [self._keys[i] for i in top]
 
@@ -293,7 +323,14 @@ def calibration_report(rows: list[tuple[float, bool]], bins: int = 5) -> dict:
         mean_p = sum(p for p, _ in inside) / len(inside)
         observed = sum(1 for _, y in inside if y) / len(inside)
         ece += len(inside) / len(rows) * abs(mean_p - observed)
-        table.append({"range": [lo, hi], "results": len(inside), "mean_relevance": round(mean_p, 3), "share_gold": round(observed, 3)})
+        table.append(
+            {
+                "range": [lo, hi],
+                "results": len(inside),
+                "mean_relevance": round(mean_p, 3),
+                "share_gold": round(observed, 3),
+            }
+        )
     brier = sum((p - (1.0 if y else 0.0)) ** 2 for p, y in rows) / len(rows)
     return {"results": len(rows), "ece": round(ece, 4), "brier": round(brier, 4), "bins": table}
 
@@ -380,8 +417,15 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
             for i, q in enumerate(queries, 1):
                 gold = gold_keys(q)
                 split = split_of(q["id"])
-                row = {"id": q["id"], "split": split, "package": q["package"], "style": q["style"], "query": q["query"],
-                       "ranks": {}, "top1": {}}
+                row = {
+                    "id": q["id"],
+                    "split": split,
+                    "package": q["package"],
+                    "style": q["style"],
+                    "query": q["query"],
+                    "ranks": {},
+                    "top1": {},
+                }
                 # A fresh (seeded) order per query: no method always runs first on a cold cache, or
                 # right after the BM25 baseline (whose large numpy temporaries slow the next call).
                 order = random.Random(i).sample(methods, len(methods))
@@ -416,14 +460,27 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
         return {m: metrics([r["ranks"][m] for r in rows]) for m in names}
 
     overall = summarise(per_query, methods)
-    by_split = {sp: summarise([r for r in per_query if r["split"] == sp], methods)
-                for sp in ("dev", "test") if any(r["split"] == sp for r in per_query)}
-    per_package = {pkg: summarise([r for r in per_query if r["package"] == pkg], MAIN_METHODS)
-                   for pkg in sorted({r["package"] for r in per_query})}
-    per_style = {st: summarise([r for r in per_query if r["style"] == st], MAIN_METHODS)
-                 for st in sorted({r["style"] for r in per_query})}
-    latency = {m: {"p50_ms": round(percentile(latencies[m], 50), 2), "p95_ms": round(percentile(latencies[m], 95), 2),
-                   "mean_ms": round(sum(latencies[m]) / len(latencies[m]), 2)} for m in methods}
+    by_split = {
+        sp: summarise([r for r in per_query if r["split"] == sp], methods)
+        for sp in ("dev", "test")
+        if any(r["split"] == sp for r in per_query)
+    }
+    per_package = {
+        pkg: summarise([r for r in per_query if r["package"] == pkg], MAIN_METHODS)
+        for pkg in sorted({r["package"] for r in per_query})
+    }
+    per_style = {
+        st: summarise([r for r in per_query if r["style"] == st], MAIN_METHODS)
+        for st in sorted({r["style"] for r in per_query})
+    }
+    latency = {
+        m: {
+            "p50_ms": round(percentile(latencies[m], 50), 2),
+            "p95_ms": round(percentile(latencies[m], 95), 2),
+            "mean_ms": round(sum(latencies[m]) / len(latencies[m]), 2),
+        }
+        for m in methods
+    }
     beats = {m: overall["hybrid"]["mrr@10"] > overall[m]["mrr@10"] for m in BASELINES}
     report = {
         "benchmark": "search_quality",
@@ -455,7 +512,8 @@ def run(args: argparse.Namespace) -> tuple[dict, int]:
         "table_markdown": split_table(by_split, latency) if by_split else markdown_table(overall),
         "hybrid_misses_top10": [
             {"id": r["id"], "split": r["split"], "query": r["query"], "hybrid_top1": r["top1"]["hybrid"]}
-            for r in per_query if r["ranks"]["hybrid"] is None
+            for r in per_query
+            if r["ranks"]["hybrid"] is None
         ],
     }
     if args.fit_calibration:
@@ -482,23 +540,51 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="evaluation set (default: %(default)s)")
     parser.add_argument("--limit-queries", type=int, default=None, metavar="N", help="use only the first N queries")
-    parser.add_argument("--split", choices=["all", "dev", "test"], default="all",
-                        help="query subset: a fixed ~2/3 dev, ~1/3 test split by id, for tuning without overfitting (default: %(default)s)")
-    parser.add_argument("--json-out", type=Path, default=None, metavar="FILE", help="also write the report, with per-query ranks, to FILE")
-    parser.add_argument("--no-check", action="store_true", help="exit 0 even if hybrid does not beat every other method")
-    parser.add_argument("--fit-calibration", action="store_true",
-                        help="also fit search.CALIBRATION on the dev split's hybrid results and report the coefficients")
-    parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEX_DIR, help="cached index of the corpus, updated incrementally (default: %(default)s)")
+    parser.add_argument(
+        "--split",
+        choices=["all", "dev", "test"],
+        default="all",
+        help="query subset: a fixed ~2/3 dev, ~1/3 test split by id, for tuning without overfitting (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json-out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write the report, with per-query ranks, to FILE",
+    )
+    parser.add_argument(
+        "--no-check", action="store_true", help="exit 0 even if hybrid does not beat every other method"
+    )
+    parser.add_argument(
+        "--fit-calibration",
+        action="store_true",
+        help="also fit search.CALIBRATION on the dev split's hybrid results and report the coefficients",
+    )
+    parser.add_argument(
+        "--index-dir",
+        type=Path,
+        default=DEFAULT_INDEX_DIR,
+        help="cached index of the corpus, updated incrementally (default: %(default)s)",
+    )
     parser.add_argument("--fresh", action="store_true", help="build the index from scratch in a temporary directory")
-    parser.add_argument("--corpus-cache", type=Path, default=corpus.DEFAULT_CACHE, help="corpus archive cache (default: %(default)s)")
+    parser.add_argument(
+        "--corpus-cache", type=Path, default=corpus.DEFAULT_CACHE, help="corpus archive cache (default: %(default)s)"
+    )
     parser.add_argument("--model", default=None, help="model setting (default: the bundled default model)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="embedding device (default: %(default)s)")
+    parser.add_argument(
+        "--device", default="cpu", choices=["cpu", "cuda", "auto"], help="embedding device (default: %(default)s)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.limit_queries is not None and args.limit_queries < 1:
         parser.error("--limit-queries must be >= 1")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     try:
         report, code = run(args)
     except (EvalSetError, IndexSetupError, corpus.CorpusError) as exc:

@@ -6,6 +6,7 @@ src/node-types.json (keywords, operators, punctuation); libFuzzer splices them i
 reaches keyword-driven parser states far sooner than byte mutations alone. Rerun after a grammar
 crate upgrade: `python3 fuzz/make-dicts.py` (uses `cargo metadata` to find the crates).
 """
+
 import json
 import pathlib
 import subprocess
@@ -14,19 +15,38 @@ import sys
 FUZZ = pathlib.Path(__file__).resolve().parent
 # language name in rust/languages.rs -> (crate, node-types.json path inside the crate)
 GRAMMARS = {
-    "python": ("tree-sitter-python", "src"), "javascript": ("tree-sitter-javascript", "src"),
-    "typescript": ("tree-sitter-typescript", "typescript/src"), "tsx": ("tree-sitter-typescript", "tsx/src"),
-    "go": ("tree-sitter-go", "src"), "rust": ("tree-sitter-rust", "src"), "java": ("tree-sitter-java", "src"),
-    "c": ("tree-sitter-c", "src"), "cpp": ("tree-sitter-cpp", "src"), "csharp": ("tree-sitter-c-sharp", "src"),
-    "ruby": ("tree-sitter-ruby", "src"), "php": ("tree-sitter-php", "php/src"),
-    "kotlin": ("tree-sitter-kotlin-ng", "src"), "swift": ("tree-sitter-swift", "src"),
-    "scala": ("tree-sitter-scala", "src"), "bash": ("tree-sitter-bash", "src"), "lua": ("tree-sitter-lua", "src"),
-    "haskell": ("tree-sitter-haskell", "src"), "ocaml": ("tree-sitter-ocaml", "grammars/ocaml/src"),
-    "ocaml_interface": ("tree-sitter-ocaml", "grammars/interface/src"), "elixir": ("tree-sitter-elixir", "src"),
-    "julia": ("tree-sitter-julia", "src"), "r": ("tree-sitter-r", "src"), "zig": ("tree-sitter-zig", "src"),
-    "objc": ("tree-sitter-objc", "src"), "solidity": ("tree-sitter-solidity", "src"), "hcl": ("tree-sitter-hcl", "src"),
-    "dart": ("tree-sitter-dart", "src"), "erlang": ("tree-sitter-erlang", "src"), "css": ("tree-sitter-css", "src"),
-    "markdown": ("tree-sitter-md", "tree-sitter-markdown/src"), "yaml": ("tree-sitter-yaml", "src"),
+    "python": ("tree-sitter-python", "src"),
+    "javascript": ("tree-sitter-javascript", "src"),
+    "typescript": ("tree-sitter-typescript", "typescript/src"),
+    "tsx": ("tree-sitter-typescript", "tsx/src"),
+    "go": ("tree-sitter-go", "src"),
+    "rust": ("tree-sitter-rust", "src"),
+    "java": ("tree-sitter-java", "src"),
+    "c": ("tree-sitter-c", "src"),
+    "cpp": ("tree-sitter-cpp", "src"),
+    "csharp": ("tree-sitter-c-sharp", "src"),
+    "ruby": ("tree-sitter-ruby", "src"),
+    "php": ("tree-sitter-php", "php/src"),
+    "kotlin": ("tree-sitter-kotlin-ng", "src"),
+    "swift": ("tree-sitter-swift", "src"),
+    "scala": ("tree-sitter-scala", "src"),
+    "bash": ("tree-sitter-bash", "src"),
+    "lua": ("tree-sitter-lua", "src"),
+    "haskell": ("tree-sitter-haskell", "src"),
+    "ocaml": ("tree-sitter-ocaml", "grammars/ocaml/src"),
+    "ocaml_interface": ("tree-sitter-ocaml", "grammars/interface/src"),
+    "elixir": ("tree-sitter-elixir", "src"),
+    "julia": ("tree-sitter-julia", "src"),
+    "r": ("tree-sitter-r", "src"),
+    "zig": ("tree-sitter-zig", "src"),
+    "objc": ("tree-sitter-objc", "src"),
+    "solidity": ("tree-sitter-solidity", "src"),
+    "hcl": ("tree-sitter-hcl", "src"),
+    "dart": ("tree-sitter-dart", "src"),
+    "erlang": ("tree-sitter-erlang", "src"),
+    "css": ("tree-sitter-css", "src"),
+    "markdown": ("tree-sitter-md", "tree-sitter-markdown/src"),
+    "yaml": ("tree-sitter-yaml", "src"),
     "toml": ("tree-sitter-toml-ng", "src"),
 }
 
@@ -40,8 +60,11 @@ def escape(token: str) -> str:
 
 
 def main() -> int:
-    meta = json.loads(subprocess.check_output(
-        ["cargo", "metadata", "--format-version", "1", "--manifest-path", str(FUZZ / "Cargo.toml")]))
+    meta = json.loads(
+        subprocess.check_output(
+            ["cargo", "metadata", "--format-version", "1", "--manifest-path", str(FUZZ / "Cargo.toml")]
+        )
+    )
     dirs = {p["name"]: pathlib.Path(p["manifest_path"]).parent for p in meta["packages"]}
     (FUZZ / "dicts").mkdir(exist_ok=True)
     for lang, (crate, sub) in GRAMMARS.items():

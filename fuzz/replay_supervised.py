@@ -63,13 +63,27 @@ def main(argv: list[str] | None = None) -> int:
         inputs = build_workspace(args.campaign, root)
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "lsp_server", "index", str(root), "--index-dir", str(Path(tmp) / "index"),
-             "--no-embed", "--json"],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "lsp_server",
+                "index",
+                str(root),
+                "--index-dir",
+                str(Path(tmp) / "index"),
+                "--no-embed",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
         )
         seconds = time.perf_counter() - started
-        report: dict = {"campaign": str(args.campaign), "index_exit_status": proc.returncode,
-                        "index_seconds": round(seconds, 1), "inputs": {k: dict(v) for k, v in sorted(inputs.items())}}
+        report: dict = {
+            "campaign": str(args.campaign),
+            "index_exit_status": proc.returncode,
+            "index_seconds": round(seconds, 1),
+            "inputs": {k: dict(v) for k, v in sorted(inputs.items())},
+        }
         if proc.returncode != 0:
             report["stderr_tail"] = proc.stderr[-3000:]
             print(json.dumps(report, indent=1))
@@ -79,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in stats["parser_failures"]:
             path, _, reason = line.partition(": ")
             failures[path.split("/")[1]].append(f"{path}: {reason}")
-        report.update(files=stats["files"], symbols=stats["symbols"], skipped=stats["skipped"],
-                      errors=stats["errors"], parser_failures_listed=len(stats["parser_failures"]),
-                      parser_failures_by_language={k: v for k, v in sorted(failures.items())})
+        report.update(
+            files=stats["files"],
+            symbols=stats["symbols"],
+            skipped=stats["skipped"],
+            errors=stats["errors"],
+            parser_failures_listed=len(stats["parser_failures"]),
+            parser_failures_by_language={k: v for k, v in sorted(failures.items())},
+        )
         print(json.dumps(report, indent=1))
         expected = sum(sum(v.values()) for v in inputs.values())
         return 0 if stats["files"] == expected else 1

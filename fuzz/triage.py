@@ -15,6 +15,7 @@ what identifies a bug across different inputs:
 
 Prints `LANG<TAB>SIGNATURE<TAB>FILE` per input (or JSON lines with the report's tail).
 """
+
 import argparse
 import json
 import os
@@ -77,12 +78,10 @@ def signature(report: str, rc: int) -> str:
 
 
 def run_one(binary: str, lang: str, path: str, timeout: int, rss: int) -> tuple[str, str, int]:
-    env = dict(os.environ, SYMSCOPE_FUZZ_LANG=lang, ASAN_OPTIONS=os.environ.get(
-        "ASAN_OPTIONS", "symbolize=1"))
+    env = dict(os.environ, SYMSCOPE_FUZZ_LANG=lang, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "symbolize=1"))
     cmd = [binary, f"-timeout={timeout}", f"-rss_limit_mb={rss}", "-runs=1", path]
     try:
-        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=timeout * 3 + 30)
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout * 3 + 30)
         report, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired as e:
         report, rc = (e.stdout or b"").decode(errors="replace") + "\nERROR: libFuzzer: timeout (killed)", -9
@@ -101,8 +100,10 @@ def main() -> int:
         lang, _, path = item.partition("=")
         sig, report, rc = run_one(args.binary, lang, path, args.timeout, args.rss_limit_mb)
         if args.json:
-            print(json.dumps({"lang": lang, "file": path, "signature": sig, "rc": rc,
-                              "report_tail": report[-6000:]}), flush=True)
+            print(
+                json.dumps({"lang": lang, "file": path, "signature": sig, "rc": rc, "report_tail": report[-6000:]}),
+                flush=True,
+            )
         else:
             print(f"{lang}\t{sig}\t{path}", flush=True)
     return 0

@@ -130,8 +130,10 @@ def search_text(
     """Exact text (or linear-time regex) search over `files`, relative to `root`, first matches in
     the order given; only plain files inside the root by real path are read. A pattern that does
     not compile, or whose compiled form is too large, raises ValueError."""
+
 def serve_worker() -> None:
     """A parser worker's main loop on stdin/stdout (`python -m lsp_server._worker`)."""
+
 def hash_bytes(data: bytes) -> str: ...
 
 class Scanner(Iterator[list[FileResult]]):
@@ -165,7 +167,12 @@ class Document:
     the supervised document host (or in this process with supervised=False)."""
 
     def __init__(
-        self, language: str, text: bytes, timeout_ms: int = 2000, max_file_size: int = 2_000_000, supervised: bool = True
+        self,
+        language: str,
+        text: bytes,
+        timeout_ms: int = 2000,
+        max_file_size: int = 2_000_000,
+        supervised: bool = True,
     ) -> None:
         """Text that the scan's skip policy rejects (binary, minified, deeply nested, too large) is
         kept but not parsed: symbols() then reports `skipped` with the reason."""

@@ -132,16 +132,21 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--root", default=".", help="workspace root (default: the current directory)")
     p.add_argument("--index-dir", help="index folder (default: per-user cache, or $SYMSCOPE_INDEX_DIR)")
-    p.add_argument("--http", metavar="[HOST:]PORT", help="serve streamable HTTP instead of stdio (host 127.0.0.1 unless given)")
+    p.add_argument(
+        "--http", metavar="[HOST:]PORT", help="serve streamable HTTP instead of stdio (host 127.0.0.1 unless given)"
+    )
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on HTTP (default: $SYMSCOPE_MCP_TOKEN)")
-    p.add_argument("--allow-origin", action="append", metavar="ORIGIN", help="extra browser Origin allowed on HTTP (repeatable)")
+    p.add_argument(
+        "--allow-origin", action="append", metavar="ORIGIN", help="extra browser Origin allowed on HTTP (repeatable)"
+    )
     p.add_argument("--model", help="embedding model: 'default', 'hashing' or a local model folder")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the embedding model runs")
     p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
     p.add_argument("--readonly", action="store_true", help="never write the index (another process keeps it fresh)")
     p.add_argument("--no-watch", action="store_true", help="index once at start instead of watching files")
     p.add_argument(
-        "--print-config", metavar="CLIENT",
+        "--print-config",
+        metavar="CLIENT",
         help="print the snippet registering this server (absolute command, --root and the options given) "
         "with CLIENT: claude-code, codex, cursor, gemini or vscode; where it goes is said on stderr",
     )
@@ -171,8 +176,12 @@ def _register_lsp(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="embedding model: 'default', 'hashing' or a local model folder")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the embedding model runs")
     p.add_argument("--no-embed", action="store_true", help="no embedding model: lexical and name search only")
-    p.add_argument("--mcp-port", type=int, metavar="N", help="also serve MCP (streamable HTTP) on 127.0.0.1:N over the same index")
-    p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
+    p.add_argument(
+        "--mcp-port", type=int, metavar="N", help="also serve MCP (streamable HTTP) on 127.0.0.1:N over the same index"
+    )
+    p.add_argument(
+        "--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport"
+    )
     p.set_defaults(func=_cmd_lsp)
 
 

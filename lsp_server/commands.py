@@ -29,8 +29,19 @@ log = logging.getLogger(__name__)
 # The fields of a result on the command line (the contract); symbol_id and freshness are
 # kept too, for tools that want to follow up.
 RESULT_FIELDS = (
-    "path", "name", "qualified_name", "kind", "language", "start_line", "end_line", "score",
-    "signature", "snippet", "why", "symbol_id", "freshness",
+    "path",
+    "name",
+    "qualified_name",
+    "kind",
+    "language",
+    "start_line",
+    "end_line",
+    "score",
+    "signature",
+    "snippet",
+    "why",
+    "symbol_id",
+    "freshness",
 )
 
 
@@ -153,8 +164,13 @@ def _progress_bars(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as bars:
         tasks: dict[str, Any] = {}
 
@@ -288,8 +304,13 @@ def _query_command(args: argparse.Namespace, run, *, needs_model: bool) -> int:
 
 def _search_one(searcher, query: str, args: argparse.Namespace) -> list[SearchResult]:
     return searcher.search(
-        query, args.limit, lang=args.lang, path=args.path, kind=args.kind,
-        mode=getattr(args, "mode", "hybrid"), expand=getattr(args, "expand", False),
+        query,
+        args.limit,
+        lang=args.lang,
+        path=args.path,
+        kind=args.kind,
+        mode=getattr(args, "mode", "hybrid"),
+        expand=getattr(args, "expand", False),
     )
 
 
@@ -344,8 +365,13 @@ def _cmd_grep(args: argparse.Namespace) -> int:
                 print(f"symscope: no index yet for {settings.root}; listing its files first", file=sys.stderr)
                 _run_update(index, True)
             result = search_text(
-                index, args.pattern, regex=args.regex, case_insensitive=args.ignore_case, path_glob=args.path,
-                limit=args.limit, context=args.context,
+                index,
+                args.pattern,
+                regex=args.regex,
+                case_insensitive=args.ignore_case,
+                path_glob=args.path,
+                limit=args.limit,
+                context=args.context,
             )
     except TextSearchError as exc:
         return _fail(str(exc))
@@ -376,9 +402,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
         settings = _settings(args, args.root)
         if not (settings.resolved_index_dir / "index.db").exists():
             status = {
-                "root": str(settings.root), "index_dir": str(settings.resolved_index_dir), "files": 0,
-                "symbols": 0, "vectors": 0, "pending": 0, "model_id": None, "device": None,
-                "index_bytes": 0, "last_error": None, "is_writer": False, "exists": False,
+                "root": str(settings.root),
+                "index_dir": str(settings.resolved_index_dir),
+                "files": 0,
+                "symbols": 0,
+                "vectors": 0,
+                "pending": 0,
+                "model_id": None,
+                "device": None,
+                "index_bytes": 0,
+                "last_error": None,
+                "is_writer": False,
+                "exists": False,
             }
         else:
             with _open(settings, None, readonly=True) as index:
@@ -388,9 +423,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
             _print_json(status)
         else:
             labels = [
-                ("root", "root"), ("index", "index_dir"), ("files", "files"), ("symbols", "symbols"),
-                ("vectors", "vectors"), ("pending", "pending"), ("model", "model_id"), ("device", "device"),
-                ("size", "index_bytes"), ("last error", "last_error"),
+                ("root", "root"),
+                ("index", "index_dir"),
+                ("files", "files"),
+                ("symbols", "symbols"),
+                ("vectors", "vectors"),
+                ("pending", "pending"),
+                ("model", "model_id"),
+                ("device", "device"),
+                ("size", "index_bytes"),
+                ("last error", "last_error"),
             ]
             for label, key in labels:
                 value = status[key]

@@ -110,9 +110,11 @@ def _validated(table: dict[str, Any], source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}: excludes must be a list of strings, got {value!r}")
         if key in ("index_dir", "model") and source != "arguments":
             # Relative paths in a workspace file are relative to that workspace.
-            value = str((Path(source).parent / Path(value).expanduser()).resolve()) if not Path(
-                value
-            ).expanduser().is_absolute() else str(value)
+            value = (
+                str((Path(source).parent / Path(value).expanduser()).resolve())
+                if not Path(value).expanduser().is_absolute()
+                else str(value)
+            )
         out[key] = list(value) if key == "excludes" else value
     return out
 

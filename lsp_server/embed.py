@@ -80,7 +80,7 @@ _BUNDLED_SLUG = "sentence-transformers__all-MiniLM-L6-v2"
 _BUNDLED_NAME = "all-MiniLM-L6-v2"
 _GPU_INSTALL_HINT = (
     "install the GPU profile, which replaces the 'onnxruntime' package with 'onnxruntime-gpu' "
-    "(`uv sync --no-default-groups --group gpu`, or `pip install \"symscope[gpu]\"` in an environment "
+    '(`uv sync --no-default-groups --group gpu`, or `pip install "symscope[gpu]"` in an environment '
     "without 'onnxruntime') and make sure the CUDA 12 and cuDNN 9 runtime libraries are on the "
     "library path; or use device='cpu'"
 )

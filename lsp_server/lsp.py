@@ -341,7 +341,12 @@ class SymscopeServer(LanguageServer):
             if self.progress_open:
                 return
             self.progress_open = True
-            progress.begin(PROGRESS_TOKEN, t.WorkDoneProgressBegin(title="symscope", message=message, percentage=percentage or 0, cancellable=False))
+            progress.begin(
+                PROGRESS_TOKEN,
+                t.WorkDoneProgressBegin(
+                    title="symscope", message=message, percentage=percentage or 0, cancellable=False
+                ),
+            )
         elif kind == "report" and self.progress_open:
             progress.report(PROGRESS_TOKEN, t.WorkDoneProgressReport(message=message, percentage=percentage))
         elif kind == "end" and self.progress_open:
@@ -371,7 +376,8 @@ class SymscopeServer(LanguageServer):
         if not served:
             payload: dict[str, Any] = {
                 "state": "error" if self.settings_error else "starting",
-                "message": self.settings_error or ("no workspace folder: outlines only" if not self.folders else "starting"),
+                "message": self.settings_error
+                or ("no workspace folder: outlines only" if not self.folders else "starting"),
                 "role": "none",
             }
         else:
@@ -379,9 +385,7 @@ class SymscopeServer(LanguageServer):
             if len(served) > 1:
                 for key in ("files", "symbols", "vectors", "pending", "index_bytes"):
                     payload[_camel(key)] = sum(st[key] or 0 for _, st in served)
-                payload["parserFailures"] = [
-                    f"{f.name}/{line}" for f, st in served for line in st["parser_failures"]
-                ]
+                payload["parserFailures"] = [f"{f.name}/{line}" for f, st in served for line in st["parser_failures"]]
                 busy = [(f, st) for f, st in served if st["state"] in ("starting", "indexing", "embedding", "error")]
                 if busy:
                     f, st = min(busy, key=lambda p: ("starting", "indexing", "embedding", "error").index(p[1]["state"]))
@@ -393,12 +397,30 @@ class SymscopeServer(LanguageServer):
             entry: dict[str, Any] = {"name": folder.name, "root": str(folder.root), "uri": folder.uri}
             st = statuses.get(folder.key)
             if folder.served_by is not None:
-                entry.update(state="nested", servedBy=folder.served_by.name, message=f"indexed with {folder.served_by.name}")
+                entry.update(
+                    state="nested", servedBy=folder.served_by.name, message=f"indexed with {folder.served_by.name}"
+                )
             elif st is not None:
-                entry.update({_camel(k): st[k] for k in (
-                    "state", "message", "role", "percentage", "index_dir", "files", "symbols", "vectors", "pending",
-                    "model_id", "last_error", "watcher", "parser_failures",
-                )})
+                entry.update(
+                    {
+                        _camel(k): st[k]
+                        for k in (
+                            "state",
+                            "message",
+                            "role",
+                            "percentage",
+                            "index_dir",
+                            "files",
+                            "symbols",
+                            "vectors",
+                            "pending",
+                            "model_id",
+                            "last_error",
+                            "watcher",
+                            "parser_failures",
+                        )
+                    }
+                )
                 entry["openDocuments"] = len(folder.overlay.documents())
             else:
                 entry.update(state="starting", message="starting")
@@ -640,7 +662,14 @@ def _settings_keys(ls: SymscopeServer) -> tuple:
 def _settings_key(settings: Settings | None) -> tuple | None:
     if settings is None:
         return None
-    return (settings.resolved_index_dir, settings.model, settings.device, tuple(settings.excludes), settings.max_file_size, settings.embed)
+    return (
+        settings.resolved_index_dir,
+        settings.model,
+        settings.device,
+        tuple(settings.excludes),
+        settings.max_file_size,
+        settings.embed,
+    )
 
 
 def _client_folders(params: t.InitializeParams) -> list[tuple[str, Path, str]]:
@@ -751,9 +780,17 @@ async def initialized(ls: SymscopeServer, params: t.InitializedParams) -> None:
 
 async def did_change_workspace_folders(ls: SymscopeServer, params: t.DidChangeWorkspaceFoldersParams) -> None:
     removed = {root for f in params.event.removed or [] if (root := _folder_root(f.uri)) is not None}
-    current = ls.initial_folders if not ls.session_started_ok else ls.pending_folders or [(f.name, f.root, f.uri) for f in ls.folders]
+    current = (
+        ls.initial_folders
+        if not ls.session_started_ok
+        else ls.pending_folders or [(f.name, f.root, f.uri) for f in ls.folders]
+    )
     wanted = [w for w in current if w[1] not in removed]
-    wanted += [(_folder_name(f.name, root), root, f.uri) for f in params.event.added or [] if (root := _folder_root(f.uri)) is not None]
+    wanted += [
+        (_folder_name(f.name, root), root, f.uri)
+        for f in params.event.added or []
+        if (root := _folder_root(f.uri)) is not None
+    ]
     if ls.primary_root is None and wanted:
         ls.primary_root = wanted[0][1]
     log.info("workspace folders: %s", ", ".join(f"{name} ({root})" for name, root, _ in wanted) or "none")
@@ -780,15 +817,17 @@ async def _start_watching(ls: SymscopeServer, folder: Folder) -> None:
         try:
             await asyncio.wait_for(
                 ls.client_register_capability_async(
-                    t.RegistrationParams(registrations=[
-                        t.Registration(
-                            id=WATCHER_REGISTRATION_ID,
-                            method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                            register_options=t.DidChangeWatchedFilesRegistrationOptions(
-                                watchers=[t.FileSystemWatcher(glob_pattern="**/*")]
-                            ),
-                        )
-                    ])
+                    t.RegistrationParams(
+                        registrations=[
+                            t.Registration(
+                                id=WATCHER_REGISTRATION_ID,
+                                method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                register_options=t.DidChangeWatchedFilesRegistrationOptions(
+                                    watchers=[t.FileSystemWatcher(glob_pattern="**/*")]
+                                ),
+                            )
+                        ]
+                    )
                 ),
                 CLIENT_REPLY_TIMEOUT_S,
             )
@@ -870,14 +909,20 @@ def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> Non
     for change in params.content_changes:
         if isinstance(change, t.TextDocumentContentChangePartial):
             r = change.range
-            changes.append(Change(change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)))
+            changes.append(
+                Change(change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character))
+            )
         else:
             changes.append(Change(change.text))
-    report = ls.scope(params.text_document.uri).overlay.change(params.text_document.uri, params.text_document.version, changes, ls.encoding)
+    report = ls.scope(params.text_document.uri).overlay.change(
+        params.text_document.uri, params.text_document.version, changes, ls.encoding
+    )
     if report is None:
         log.warning("didChange for %s, which is not open: ignored", params.text_document.uri)
     elif report.problems:
-        log.warning("didChange %s v%s: %s", params.text_document.uri, params.text_document.version, "; ".join(report.problems))
+        log.warning(
+            "didChange %s v%s: %s", params.text_document.uri, params.text_document.version, "; ".join(report.problems)
+        )
 
 
 def did_save(ls: SymscopeServer, params: t.DidSaveTextDocumentParams) -> None:
@@ -1002,11 +1047,13 @@ def _after_parser_crash(ls: Folder, doc: Any, result: dict) -> dict:
     if (doc.uri, reason) not in ls.parser_warnings:
         ls.parser_warnings.add((doc.uri, reason))
         name = Path(doc.path).name if doc.path else doc.uri
-        ls.window_show_message(t.ShowMessageParams(
-            type=t.MessageType.Warning,
-            message=f"symscope: the {doc.language} parser failed on {name} ({reason}). Showing {source}; "
-            "the text is parsed again after your next edit.",
-        ))
+        ls.window_show_message(
+            t.ShowMessageParams(
+                type=t.MessageType.Warning,
+                message=f"symscope: the {doc.language} parser failed on {name} ({reason}). Showing {source}; "
+                "the text is parsed again after your next edit.",
+            )
+        )
     return result
 
 
@@ -1026,10 +1073,15 @@ def _records_as_symbols(records: Sequence[Any]) -> list[dict]:
     position = {r.symbol_id: i for i, r in enumerate(records)}
     return [
         {
-            "name": r.name, "kind": r.kind, "container": r.container, "signature": r.signature,
+            "name": r.name,
+            "kind": r.kind,
+            "container": r.container,
+            "signature": r.signature,
             "parent": p if (p := position.get(r.parent_id)) is not None and p < i else None,
-            "range": r.range, "selection_range": r.selection_range,
-            "range_utf8": r.range_utf8, "selection_range_utf8": r.selection_range_utf8,
+            "range": r.range,
+            "selection_range": r.selection_range,
+            "range_utf8": r.range_utf8,
+            "selection_range_utf8": r.selection_range_utf8,
         }
         for i, r in enumerate(records)
     ]
@@ -1046,7 +1098,11 @@ def _extract_file(path: str) -> dict | None:
 
 
 def _symbol_ranges(ls: SymscopeServer, sym: dict) -> tuple[dict, dict]:
-    rng, sel = (sym["range_utf8"], sym["selection_range_utf8"]) if ls.encoding == "utf-8" else (sym["range"], sym["selection_range"])
+    rng, sel = (
+        (sym["range_utf8"], sym["selection_range_utf8"])
+        if ls.encoding == "utf-8"
+        else (sym["range"], sym["selection_range"])
+    )
     # Clients reject a selectionRange outside its range (VS Code drops the whole outline): widen.
     start = min((rng[0], rng[1]), (sel[0], sel[1]))
     end = max((rng[2], rng[3]), (sel[2], sel[3]))
@@ -1081,7 +1137,11 @@ def _symbol_information(ls: SymscopeServer, uri: str, symbols: list[dict]) -> Js
     out = JsonList()
     for sym in symbols:
         _, name = _symbol_ranges(ls, sym)
-        item = {"name": sym["name"] or "<anonymous>", "kind": sym.get("kind_id") or symbol_kind(sym["kind"]), "location": {"uri": uri, "range": name}}
+        item = {
+            "name": sym["name"] or "<anonymous>",
+            "kind": sym.get("kind_id") or symbol_kind(sym["kind"]),
+            "location": {"uri": uri, "range": name},
+        }
         if sym.get("container"):
             item["containerName"] = sym["container"]
         out.append(item)
@@ -1093,7 +1153,9 @@ def _symbol_information(ls: SymscopeServer, uri: str, symbols: list[dict]) -> Js
 # --------------------------------------------------------------------------------------------------
 
 
-def _search_folders(ls: SymscopeServer, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict, Folder]]:
+def _search_folders(
+    ls: SymscopeServer, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool
+) -> list[tuple[Any, dict, Folder]]:
     """(SearchResult, location info, folder) over every served folder: each folder's hits, merged by
     score (ties in folder order), at most `limit`. One folder: its hits as they rank."""
     served = [f for f in ls.served() if f.session is not None]
@@ -1107,7 +1169,9 @@ def _search_folders(ls: SymscopeServer, query: str, limit: int, filters: dict[st
     return [(r, loc, folder) for *_, r, loc, folder in found[:limit]]
 
 
-def _run_search(ls: Folder, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool) -> list[tuple[Any, dict]]:
+def _run_search(
+    ls: Folder, query: str, limit: int, filters: dict[str, Any], identifier_mode: bool
+) -> list[tuple[Any, dict]]:
     """(SearchResult, location info) pairs in one folder: index hits merged with open documents' hits."""
     session = ls.session
     searcher = session.searcher if session is not None else None
@@ -1128,13 +1192,21 @@ def _run_search(ls: Folder, query: str, limit: int, filters: dict[str, Any], ide
     else:
         embedder = searcher.embedder if searcher is not None else None
         overlay_hits = ls.overlay.search(
-            query, limit, entries, **{k: v for k, v in filters.items() if k in ("lang", "path", "kind")},
-            embedder=embedder, query_vector=_query_vector_of(searcher) if embedder is not None else None,
+            query,
+            limit,
+            entries,
+            **{k: v for k, v in filters.items() if k in ("lang", "path", "kind")},
+            embedder=embedder,
+            query_vector=_query_vector_of(searcher) if embedder is not None else None,
         )
     merged = merge_results(index_hits, overlay_hits, overridden, limit)
     # Ranges: overlay rows carry theirs; index hits are looked up in one batch.
     index_ids = [r.symbol_id for r in merged if r.freshness in ("indexed", "pending") and r.path not in overridden]
-    records = session.index.get_symbols(index_ids) if (session is not None and session.index is not None and index_ids) else {}
+    records = (
+        session.index.get_symbols(index_ids)
+        if (session is not None and session.index is not None and index_ids)
+        else {}
+    )
     out = []
     for r in merged:
         loc = None
@@ -1147,11 +1219,18 @@ def _run_search(ls: Folder, query: str, limit: int, filters: dict[str, Any], ide
         else:
             rec = records.get(r.symbol_id)
             if rec is not None:
-                loc = {"uri": ls.uri_for(rec.path), "range": ls.lsp_range(rec.range, rec.range_utf8),
-                       "selectionRange": ls.lsp_range(rec.selection_range, rec.selection_range_utf8)}
+                loc = {
+                    "uri": ls.uri_for(rec.path),
+                    "range": ls.lsp_range(rec.range, rec.range_utf8),
+                    "selectionRange": ls.lsp_range(rec.selection_range, rec.selection_range_utf8),
+                }
         if loc is None:  # a hit whose row vanished between search and lookup: lines only
             line = {"line": max(r.start_line - 1, 0), "character": 0}
-            loc = {"uri": ls.uri_for(r.path), "range": {"start": line, "end": line}, "selectionRange": {"start": line, "end": line}}
+            loc = {
+                "uri": ls.uri_for(r.path),
+                "range": {"start": line, "end": line},
+                "selectionRange": {"start": line, "end": line},
+            }
         out.append((r, loc))
     return out
 
@@ -1169,7 +1248,11 @@ async def workspace_symbol(ls: SymscopeServer, params: t.WorkspaceSymbolParams):
     hits = await ls.in_thread(_search_folders, ls, query, limit, {}, True)
     out = JsonList()
     for r, loc, _folder in hits:
-        item = {"name": r.name, "kind": symbol_kind(r.kind), "location": {"uri": loc["uri"], "range": loc["selectionRange"]}}
+        item = {
+            "name": r.name,
+            "kind": symbol_kind(r.kind),
+            "location": {"uri": loc["uri"], "range": loc["selectionRange"]},
+        }
         container = r.qualified_name[: -len(r.name) - 1] if r.qualified_name.endswith("." + r.name) else None
         if container:
             item["containerName"] = container
@@ -1179,7 +1262,9 @@ async def workspace_symbol(ls: SymscopeServer, params: t.WorkspaceSymbolParams):
 
 def _search_args(params: Any) -> tuple[str, int, dict[str, Any], str, bool]:
     if not isinstance(params, dict):
-        raise JsonRpcInvalidParams.of(ValueError("symscope/search takes an object {query, limit?, lang?, path?, kind?, mode?, expand?}"))
+        raise JsonRpcInvalidParams.of(
+            ValueError("symscope/search takes an object {query, limit?, lang?, path?, kind?, mode?, expand?}")
+        )
     query = params.get("query")
     if not isinstance(query, str):
         raise JsonRpcInvalidParams.of(ValueError("query must be a string"))
@@ -1216,11 +1301,23 @@ async def symscope_search(ls: SymscopeServer, params: Any):
 def _search_item(r: Any, loc: dict, folder: Folder) -> dict[str, Any]:
     return {
         "folder": folder.name,
-        "name": r.name, "qualifiedName": r.qualified_name, "kind": r.kind, "symbolKind": symbol_kind(r.kind),
-        "language": r.language, "path": r.path, "uri": loc["uri"], "range": loc["range"],
-        "selectionRange": loc["selectionRange"], "startLine": r.start_line, "endLine": r.end_line,
-        "score": r.score, "signature": r.signature, "snippet": r.snippet, "why": r.why,
-        "freshness": r.freshness, "symbolId": r.symbol_id,
+        "name": r.name,
+        "qualifiedName": r.qualified_name,
+        "kind": r.kind,
+        "symbolKind": symbol_kind(r.kind),
+        "language": r.language,
+        "path": r.path,
+        "uri": loc["uri"],
+        "range": loc["range"],
+        "selectionRange": loc["selectionRange"],
+        "startLine": r.start_line,
+        "endLine": r.end_line,
+        "score": r.score,
+        "signature": r.signature,
+        "snippet": r.snippet,
+        "why": r.why,
+        "freshness": r.freshness,
+        "symbolId": r.symbol_id,
         **({"band": r.band} if getattr(r, "band", "") else {}),
         **({"alsoIn": list(r.also_in)} if getattr(r, "also_in", None) else {}),
     }
@@ -1232,7 +1329,9 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
     from lsp_server.text_search import DEFAULT_LIMIT, TextSearchError, search_text
 
     if not isinstance(params, dict) or not isinstance(params.get("pattern"), str):
-        raise JsonRpcInvalidParams.of(ValueError("symscope/searchText takes {pattern, regex?, caseInsensitive?, path?, limit?, context?}"))
+        raise JsonRpcInvalidParams.of(
+            ValueError("symscope/searchText takes {pattern, regex?, caseInsensitive?, path?, limit?, context?}")
+        )
     flags = {k: params.get(k, False) for k in ("regex", "caseInsensitive")}
     numbers = {"limit": params.get("limit", DEFAULT_LIMIT), "context": params.get("context", 0)}
     glob = params.get("path")
@@ -1251,15 +1350,23 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
         out, truncated, files = [], None, 0
         for folder in served:
             found = search_text(
-                folder.session.index, params["pattern"], regex=flags["regex"], case_insensitive=flags["caseInsensitive"],
-                path_glob=glob or None, limit=numbers["limit"] - len(out), context=numbers["context"],
+                folder.session.index,
+                params["pattern"],
+                regex=flags["regex"],
+                case_insensitive=flags["caseInsensitive"],
+                path_glob=glob or None,
+                limit=numbers["limit"] - len(out),
+                context=numbers["context"],
             )
             files += found.files_searched
             truncated = truncated or found.truncated
             out.extend((hit, folder) for hit in found.hits)
             if len(out) >= numbers["limit"]:
                 if folder is not served[-1]:
-                    truncated = truncated or f"stopped at {numbers['limit']} matches; later workspace folders not searched (raise limit)"
+                    truncated = (
+                        truncated
+                        or f"stopped at {numbers['limit']} matches; later workspace folders not searched (raise limit)"
+                    )
                 break
         return out, truncated, files
 
@@ -1271,8 +1378,14 @@ async def symscope_search_text(ls: SymscopeServer, params: Any):
     for hit, folder in hits:
         line = hit.line - 1
         item = {
-            "uri": folder.uri_for(hit.path), "path": hit.path, "line": hit.line, "text": hit.text, "folder": folder.name,
-            "range": ls.lsp_range((line, hit.utf16_range[0], line, hit.utf16_range[1]), (line, hit.utf8_range[0], line, hit.utf8_range[1])),
+            "uri": folder.uri_for(hit.path),
+            "path": hit.path,
+            "line": hit.line,
+            "text": hit.text,
+            "folder": folder.name,
+            "range": ls.lsp_range(
+                (line, hit.utf16_range[0], line, hit.utf16_range[1]), (line, hit.utf8_range[0], line, hit.utf8_range[1])
+            ),
         }
         if hit.symbol:
             item.update(symbol=hit.symbol, symbolKind=symbol_kind(hit.symbol_kind or ""), symbolLine=hit.symbol_line)
@@ -1292,7 +1405,9 @@ async def symscope_related(ls: SymscopeServer, params: Any):
         if not (isinstance(uri, str) and isinstance(line, int) and isinstance(limit, int)) or isinstance(line, bool):
             raise TypeError
     except (KeyError, TypeError):
-        raise JsonRpcInvalidParams.of(ValueError("symscope/related takes {textDocument: {uri}, position: {line, character}, limit?}")) from None
+        raise JsonRpcInvalidParams.of(
+            ValueError("symscope/related takes {textDocument: {uri}, position: {line, character}, limit?}")
+        ) from None
     path = to_fs_path(uri)
     ls = ls.scope(uri)
     rel = ls.relative(path) if path else None
@@ -1311,10 +1426,16 @@ async def symscope_related(ls: SymscopeServer, params: Any):
 
     def item(rec: Any) -> dict[str, Any]:
         return {
-            "name": rec.name, "qualifiedName": rec.qualified_name, "kind": rec.kind, "symbolKind": symbol_kind(rec.kind),
-            "path": rec.path, "uri": ls.uri_for(rec.path), "range": ls.lsp_range(rec.range, rec.range_utf8),
+            "name": rec.name,
+            "qualifiedName": rec.qualified_name,
+            "kind": rec.kind,
+            "symbolKind": symbol_kind(rec.kind),
+            "path": rec.path,
+            "uri": ls.uri_for(rec.path),
+            "range": ls.lsp_range(rec.range, rec.range_utf8),
             "selectionRange": ls.lsp_range(rec.selection_range, rec.selection_range_utf8),
-            "symbolId": rec.symbol_id, "folder": ls.name,
+            "symbolId": rec.symbol_id,
+            "folder": ls.name,
         }
 
     results = [{**item(h.record), "score": h.score, "why": "; ".join(h.why)} for h in found.hits]
@@ -1417,7 +1538,9 @@ _HEADER_NAME = re.compile(rb"Content-Length[ \t]*:", re.IGNORECASE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 # A complete header block: what a body can never contain if it is valid JSON (no raw newlines in
 # strings, no bare words outside them). Finding one inside a body means the body lied about its length.
-_HEADER_BLOCK = re.compile(rb"Content-Length[ \t]*:[ \t]*[0-9]+[ \t]*\r?\n(?:[^\r\n]{0,1024}\r?\n){0,16}?\r?\n", re.IGNORECASE)
+_HEADER_BLOCK = re.compile(
+    rb"Content-Length[ \t]*:[ \t]*[0-9]+[ \t]*\r?\n(?:[^\r\n]{0,1024}\r?\n){0,16}?\r?\n", re.IGNORECASE
+)
 
 
 class FrameParser:
@@ -1581,7 +1704,9 @@ def handle_body(server: SymscopeServer, body: bytes) -> None:
     except JsonRpcException as exc:
         return reject(exc)
     except Exception as exc:
-        return reject(JsonRpcInternalError.of(sys.exc_info()) if not isinstance(exc, RecursionError) else JsonRpcInvalidParams())
+        return reject(
+            JsonRpcInternalError.of(sys.exc_info()) if not isinstance(exc, RecursionError) else JsonRpcInvalidParams()
+        )
     try:
         protocol.handle_message(message)
     except (SystemExit, KeyboardInterrupt):
@@ -1658,7 +1783,7 @@ def main(base_settings: dict[str, Any] | None = None, *, mcp_port: int | None = 
         import importlib.util
 
         if importlib.util.find_spec("lsp_server.mcp_tools") is None:
-            print("symscope: --mcp-port: MCP support not installed (lsp_server.mcp_tools is missing)", file=sys.stderr)
+            sys.stderr.write("symscope: --mcp-port: MCP support not installed (lsp_server.mcp_tools is missing)\n")
             return 2
     server = create_server(base_settings, mcp_port=mcp_port)
     return serve_stdio(server)

@@ -129,7 +129,9 @@ class _Sym:
 
 def _row_sym(row: Any) -> _Sym:
     r16, sel16, r8, sel8, _ = json.loads(row.ranges)
-    return _Sym(row.symbol_id, row.name, row.kind, row.container, row.path, tuple(r16), tuple(sel16), tuple(r8), tuple(sel8))
+    return _Sym(
+        row.symbol_id, row.name, row.kind, row.container, row.path, tuple(r16), tuple(sel16), tuple(r8), tuple(sel8)
+    )
 
 
 class _Request:
@@ -159,10 +161,15 @@ class _Request:
 
     def ranges(self, sym: Any) -> tuple[dict, dict]:
         """(range, selectionRange) in the negotiated encoding, widened as the outline's are."""
-        return _lsp()._symbol_ranges(self.ls, {
-            "range": sym.range, "selection_range": sym.selection_range,
-            "range_utf8": sym.range_utf8, "selection_range_utf8": sym.selection_range_utf8,
-        })
+        return _lsp()._symbol_ranges(
+            self.ls,
+            {
+                "range": sym.range,
+                "selection_range": sym.selection_range,
+                "range_utf8": sym.range_utf8,
+                "selection_range_utf8": sym.selection_range_utf8,
+            },
+        )
 
     def item(self, sym: Any, detail: str, uri: str | None = None) -> dict[str, Any]:
         full, name = self.ranges(sym)
@@ -270,7 +277,11 @@ def _resolved(req: _Request, target: _Target) -> list[tuple[Any, float, str]]:
     if not target.word or target.dotted is None:
         return []
     container = target.enclosing.container if target.enclosing is not None else None
-    ranked = [r for r in req.index.resolve_call(target.word, target.dotted, target.rel, container, 50) if r[0].kind in CALLABLE_KINDS]
+    ranked = [
+        r
+        for r in req.index.resolve_call(target.word, target.dotted, target.rel, container, 50)
+        if r[0].kind in CALLABLE_KINDS
+    ]
     if not ranked:
         return []
     best = ranked[0][1]
@@ -463,14 +474,19 @@ async def references_changed(ls: SymscopeServer) -> None:
     try:
         if wanted:
             registration = t.Registration(
-                id=REFERENCES_REGISTRATION_ID, method=t.TEXT_DOCUMENT_REFERENCES,
+                id=REFERENCES_REGISTRATION_ID,
+                method=t.TEXT_DOCUMENT_REFERENCES,
                 register_options=t.ReferenceRegistrationOptions(document_selector=None),
             )
-            await asyncio.wait_for(ls.client_register_capability_async(t.RegistrationParams(registrations=[registration])), timeout)
+            await asyncio.wait_for(
+                ls.client_register_capability_async(t.RegistrationParams(registrations=[registration])), timeout
+            )
             ls.references_advertised = "dynamic"
         else:
             gone = t.Unregistration(id=REFERENCES_REGISTRATION_ID, method=t.TEXT_DOCUMENT_REFERENCES)
-            await asyncio.wait_for(ls.client_unregister_capability_async(t.UnregistrationParams(unregisterations=[gone])), timeout)
+            await asyncio.wait_for(
+                ls.client_unregister_capability_async(t.UnregistrationParams(unregisterations=[gone])), timeout
+            )
             ls.references_advertised = None
     except Exception as exc:
         log.warning("client refused the references (un)registration: %s", exc)

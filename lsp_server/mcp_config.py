@@ -100,8 +100,8 @@ def _vscode(cmd: list[str], args: list[str], root: Path) -> tuple[str, str]:
     entry = {"type": "stdio", "command": cmd[0], "args": cmd[1:] + args}
     where = (
         f"VS Code (Copilot agent mode): save as {root / '.vscode' / 'mcp.json'}, or add the server to "
-        "an existing one's \"servers\" (or to the user profile with `MCP: Open User Configuration`). "
-        "VS Code's key is \"servers\", not \"mcpServers\"."
+        'an existing one\'s "servers" (or to the user profile with `MCP: Open User Configuration`). '
+        'VS Code\'s key is "servers", not "mcpServers".'
     )
     return _json({"servers": {SERVER_KEY: entry}}), where
 
@@ -122,7 +122,7 @@ def _codex(cmd: list[str], args: list[str], root: Path) -> tuple[str, str]:
 def _gemini(cmd: list[str], args: list[str], root: Path) -> tuple[str, str]:
     entry = {"command": cmd[0], "args": cmd[1:] + args}
     where = (
-        f"Gemini CLI: merge \"mcpServers\" into {root / '.gemini' / 'settings.json'} (project) or "
+        f'Gemini CLI: merge "mcpServers" into {root / ".gemini" / "settings.json"} (project) or '
         "~/.gemini/settings.json (user); the file holds other settings too. Check with `gemini mcp list` or /mcp."
     )
     return _json({"mcpServers": {SERVER_KEY: entry}}), where

@@ -134,7 +134,9 @@ class CodeHit(BaseModel):
     why: str = Field(description="why this matched")
     freshness: str = Field(description="indexed | pending (vectors not yet computed) | unsaved")
     symbol_id: str = Field(description="stable id, accepted by callers / callees / get_symbol")
-    also_in: list[str] | None = Field(default=None, description="path:line of copies of this symbol folded into this hit")
+    also_in: list[str] | None = Field(
+        default=None, description="path:line of copies of this symbol folded into this hit"
+    )
 
 
 class SearchCodeResult(BaseModel):
@@ -313,7 +315,9 @@ def _truncation(shown: int, found: int, more: bool, limit: int, max_tokens: int,
     if omitted and more:
         hint = "raise max_tokens and limit"
     return Truncation(
-        shown=shown, omitted=omitted, more_beyond_limit=more,
+        shown=shown,
+        omitted=omitted,
+        more_beyond_limit=more,
         note=f"showing {shown}; " + "; ".join(parts) + f" ({hint}, or narrow the query)",
     )
 
@@ -392,7 +396,11 @@ class Workspace:
         generation = self.index.generation()
         now = time.monotonic()
         with self._known_lock:
-            if self._known_key is None or self._known_key[0] != generation or now - self._known_key[1] > KNOWN_FILES_MAX_AGE_S:
+            if (
+                self._known_key is None
+                or self._known_key[0] != generation
+                or now - self._known_key[1] > KNOWN_FILES_MAX_AGE_S
+            ):
                 self._known = self.index.store.known_files()
                 self._known_key = (generation, now)
             return self._known
@@ -480,7 +488,9 @@ class ServerEvents:
         self.session: WorkspaceSession | None = None
         self._lock = threading.Lock()
         # connection -> (lowest level index sent, its event loop); entries die with the connection
-        self._clients: weakref.WeakKeyDictionary[Any, tuple[int, asyncio.AbstractEventLoop]] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[Any, tuple[int, asyncio.AbstractEventLoop]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._progress: tuple[int | None, str] = (None, "")
         self._last_status: tuple[str, str] | None = None
         self._window_start = 0.0
@@ -592,7 +602,13 @@ class _LogForwarder(logging.Handler):
             exc = record.exc_info[1] if record.exc_info else None
             if exc is not None:
                 text += f": {type(exc).__name__}: {exc}"
-            level = "critical" if record.levelno >= logging.CRITICAL else "error" if record.levelno >= logging.ERROR else "warning"
+            level = (
+                "critical"
+                if record.levelno >= logging.CRITICAL
+                else "error"
+                if record.levelno >= logging.ERROR
+                else "warning"
+            )
             name = "symscope" + record.name.removeprefix("lsp_server")
             for events in list(self.targets):
                 events.publish(level, text, logger=name)
@@ -642,9 +658,17 @@ _RESOLUTION = {"same class": "same-file", "same file": "same-file", "import": "i
 
 def _hit(r: SearchResult, with_snippet: bool = True) -> dict:
     hit = {
-        "path": r.path, "start_line": r.start_line, "end_line": r.end_line, "name": r.name,
-        "qualified_name": r.qualified_name, "kind": r.kind, "language": r.language,
-        "signature": r.signature, "score": r.score, "why": r.why, "freshness": r.freshness,
+        "path": r.path,
+        "start_line": r.start_line,
+        "end_line": r.end_line,
+        "name": r.name,
+        "qualified_name": r.qualified_name,
+        "kind": r.kind,
+        "language": r.language,
+        "signature": r.signature,
+        "score": r.score,
+        "why": r.why,
+        "freshness": r.freshness,
         "symbol_id": r.symbol_id,
     }
     if with_snippet and r.snippet and r.snippet != r.signature:
@@ -658,8 +682,12 @@ def _hit(r: SearchResult, with_snippet: bool = True) -> dict:
 
 def _ref(rec: Any) -> SymbolRef:
     return SymbolRef(
-        symbol_id=rec.symbol_id, path=rec.path, start_line=rec.start_line, end_line=rec.end_line,
-        qualified_name=rec.qualified_name, kind=rec.kind,
+        symbol_id=rec.symbol_id,
+        path=rec.path,
+        start_line=rec.start_line,
+        end_line=rec.end_line,
+        qualified_name=rec.qualified_name,
+        kind=rec.kind,
     )
 
 
@@ -735,8 +763,11 @@ class Tools:
             hits[0].pop("snippet", None)
             shown = 1
         return SearchCodeResult(
-            query=query, results=[CodeHit(**h) for h in hits[:shown]], search_mode=self.search_mode(),
-            truncated=_truncation(shown, len(hits), more, limit, max_tokens, "results"), index_note=self.index_note(),
+            query=query,
+            results=[CodeHit(**h) for h in hits[:shown]],
+            search_mode=self.search_mode(),
+            truncated=_truncation(shown, len(hits), more, limit, max_tokens, "results"),
+            index_note=self.index_note(),
         )
 
     def find_symbol(self, name, limit, kind, lang, max_tokens) -> FindSymbolResult:
@@ -745,8 +776,10 @@ class Tools:
         hits = [_hit(r, with_snippet=False) for r in results[:limit]]
         shown = _fit_items(hits, max_tokens * CHARS_PER_TOKEN - 300)
         return FindSymbolResult(
-            name=name, results=[CodeHit(**h) for h in hits[:shown]],
-            truncated=_truncation(shown, len(hits), more, limit, max_tokens, "symbols"), index_note=self.index_note(),
+            name=name,
+            results=[CodeHit(**h) for h in hits[:shown]],
+            truncated=_truncation(shown, len(hits), more, limit, max_tokens, "symbols"),
+            index_note=self.index_note(),
         )
 
     # -- one symbol -----------------------------------------------------------------------------
@@ -764,9 +797,17 @@ class Tools:
             raise ToolError(f"no symbol {want} in {rel}; call file_outline({rel!r}) to see what it defines")
         rec = matches[0]
         out = SymbolSource(
-            symbol_id=rec.symbol_id, path=rec.path, start_line=rec.start_line, end_line=rec.end_line,
-            name=rec.name, qualified_name=rec.qualified_name, kind=rec.kind, language=rec.language,
-            signature=rec.signature, doc=rec.doc, freshness="indexed",
+            symbol_id=rec.symbol_id,
+            path=rec.path,
+            start_line=rec.start_line,
+            end_line=rec.end_line,
+            name=rec.name,
+            qualified_name=rec.qualified_name,
+            kind=rec.kind,
+            language=rec.language,
+            signature=rec.signature,
+            doc=rec.doc,
+            freshness="indexed",
             other_matches=[_ref(m) for m in matches[1 : 1 + ALTERNATIVES]] or None,
         )
         if not include_body:
@@ -824,7 +865,10 @@ class Tools:
         position = {r.symbol_id: i for i, r in enumerate(records)}
         core = [
             {
-                "name": r.name, "kind": r.kind, "range": r.range, "signature": r.signature,
+                "name": r.name,
+                "kind": r.kind,
+                "range": r.range,
+                "signature": r.signature,
                 "parent": position.get(r.parent_id) if r.parent_id else None,
                 "lines": (r.start_line, r.end_line),
             }
@@ -846,7 +890,9 @@ class Tools:
         if shown < len(flat):
             depth_cut = any(d > 0 for d, _, sym in flat if id(sym) not in keep)
             trunc = Truncation(
-                shown=shown, omitted=len(flat) - shown, more_beyond_limit=len(flat) > limit,
+                shown=shown,
+                omitted=len(flat) - shown,
+                more_beyond_limit=len(flat) > limit,
                 note=(
                     f"showing {shown} of {len(flat)} symbols"
                     + (" (nested members left out first)" if depth_cut else "")
@@ -878,16 +924,25 @@ class Tools:
         more = len(edges) > limit
         items = [
             {
-                "symbol_id": e.symbol.symbol_id, "name": e.symbol.name, "qualified_name": e.symbol.qualified_name,
-                "kind": e.symbol.kind, "path": e.symbol.path, "start_line": e.symbol.start_line,
-                "end_line": e.symbol.end_line, "call_path": e.path, "call_line": e.line,
-                "resolution": _RESOLUTION.get(e.how, "name-only"), "confidence": round(e.confidence, 3),
+                "symbol_id": e.symbol.symbol_id,
+                "name": e.symbol.name,
+                "qualified_name": e.symbol.qualified_name,
+                "kind": e.symbol.kind,
+                "path": e.symbol.path,
+                "start_line": e.symbol.start_line,
+                "end_line": e.symbol.end_line,
+                "call_path": e.path,
+                "call_line": e.line,
+                "resolution": _RESOLUTION.get(e.how, "name-only"),
+                "confidence": round(e.confidence, 3),
             }
             for e in edges[:limit]
         ]
         shown = _fit_items(items, max_tokens * CHARS_PER_TOKEN - 500)
         return CallGraphResult(
-            symbol=_ref(rec), direction=direction, edges=[CallEdge(**i) for i in items[:shown]],
+            symbol=_ref(rec),
+            direction=direction,
+            edges=[CallEdge(**i) for i in items[:shown]],
             other_matches=[_ref(o) for o in others] or None,
             truncated=_truncation(shown, len(items), more, limit, max_tokens, direction),
         )
@@ -907,8 +962,7 @@ class Tools:
         else:
             hits = self.s.searcher.symbols(text, 50)
             wanted = [
-                h for h in hits
-                if h.qualified_name == text or h.name == text or h.qualified_name.endswith("." + text)
+                h for h in hits if h.qualified_name == text or h.name == text or h.qualified_name.endswith("." + text)
             ]
             wanted.sort(key=lambda h: (h.qualified_name != text, h.name != text))
             found = self.s.index.get_symbols([h.symbol_id for h in wanted])
@@ -930,9 +984,15 @@ class Tools:
             raise ToolError(str(exc)) from None
         hits = [
             RelatedHitModel(
-                symbol_id=h.record.symbol_id, path=h.record.path, start_line=h.record.start_line,
-                end_line=h.record.end_line, qualified_name=h.record.qualified_name, kind=h.record.kind,
-                signature=h.record.signature, score=h.score, why="; ".join(h.why),
+                symbol_id=h.record.symbol_id,
+                path=h.record.path,
+                start_line=h.record.start_line,
+                end_line=h.record.end_line,
+                qualified_name=h.record.qualified_name,
+                kind=h.record.kind,
+                signature=h.record.signature,
+                score=h.score,
+                why="; ".join(h.why),
             )
             for h in found.hits
             if self._inside(h.record.path)
@@ -955,13 +1015,22 @@ class Tools:
         from lsp_server.text_search import search_text as run
 
         try:
-            found = run(self.s.index, pattern, regex=regex, path_glob=path, limit=limit, context=context, max_tokens=max_tokens)
+            found = run(
+                self.s.index, pattern, regex=regex, path_glob=path, limit=limit, context=context, max_tokens=max_tokens
+            )
         except TextSearchError as exc:
             raise ToolError(str(exc)) from None
         hits = [
             TextHitModel(
-                path=h.path, line=h.line, column=h.column, text=h.text, before=h.before or None, after=h.after or None,
-                symbol=h.symbol, symbol_kind=h.symbol_kind, symbol_line=h.symbol_line,
+                path=h.path,
+                line=h.line,
+                column=h.column,
+                text=h.text,
+                before=h.before or None,
+                after=h.after or None,
+                symbol=h.symbol,
+                symbol_kind=h.symbol_kind,
+                symbol_line=h.symbol_line,
             )
             for h in found.hits
         ]
@@ -988,10 +1057,22 @@ class Tools:
         else:
             freshness = "up to date"
         return IndexStatusResult(
-            root=st.root, index_dir=st.index_dir, files=st.files, symbols=st.symbols, vectors=st.vectors,
-            pending_embeddings=st.pending, model=st.model_id, device=st.device, index_bytes=st.index_bytes,
-            last_error=last_error, role="writer" if st.is_writer else "reader", indexing=indexing,
-            state=state, message=message, search_mode=self.search_mode(), freshness=freshness,
+            root=st.root,
+            index_dir=st.index_dir,
+            files=st.files,
+            symbols=st.symbols,
+            vectors=st.vectors,
+            pending_embeddings=st.pending,
+            model=st.model_id,
+            device=st.device,
+            index_bytes=st.index_bytes,
+            last_error=last_error,
+            role="writer" if st.is_writer else "reader",
+            indexing=indexing,
+            state=state,
+            message=message,
+            search_mode=self.search_mode(),
+            freshness=freshness,
             parser_failures=st.parser_failures,
         )
 
@@ -1085,7 +1166,9 @@ _READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempo
 
 def _tokens(default: int) -> Any:
     return Field(
-        default=default, ge=MIN_TOKENS, le=MAX_TOKENS_CAP,
+        default=default,
+        ge=MIN_TOKENS,
+        le=MAX_TOKENS_CAP,
         description="answer budget in tokens",
     )
 
@@ -1197,7 +1280,12 @@ def _answer_unreadable_lines(server: MCPServer) -> None:
         if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
             msg_id = f"symscope-unreadable-{n}"
         text = f"{what}: the message could not be read as MCP JSON-RPC (symscope refused it)"
-        request = {"jsonrpc": "2.0", "id": msg_id, "method": UNREADABLE_METHOD, "params": {"code": code, "message": text}}
+        request = {
+            "jsonrpc": "2.0",
+            "id": msg_id,
+            "method": UNREADABLE_METHOD,
+            "params": {"code": code, "message": text},
+        }
         return json.dumps(request, ensure_ascii=True).encode() + b"\n"
 
     def pump() -> None:
@@ -1250,8 +1338,12 @@ def create_server(
     events = events if events is not None else ServerEvents()
     events.session = session
     state = ServerState(
-        index=index, searcher=searcher, workspace=Workspace(settings.root, index),
-        max_file_size=settings.max_file_size, session=session, events=events,
+        index=index,
+        searcher=searcher,
+        workspace=Workspace(settings.root, index),
+        max_file_size=settings.max_file_size,
+        session=session,
+        events=events,
     )
     tools = Tools(state)
     server = CompactToolsServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
@@ -1268,11 +1360,22 @@ def create_server(
 
     @tool
     def search_code(
-        query: Annotated[str, Field(min_length=1, max_length=2000, description="what you are looking for: words ('retry failed uploads'), identifiers, or both")],
+        query: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=2000,
+                description="what you are looking for: words ('retry failed uploads'), identifiers, or both",
+            ),
+        ],
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="most results to return")] = SEARCH_LIMIT,
         lang: Annotated[str | None, Field(description="only this language, e.g. 'python', 'typescript'")] = None,
-        path: Annotated[str | None, Field(description="only paths matching this glob, relative to the root, e.g. 'src/**/*.py'")] = None,
-        kind: Annotated[str | None, Field(description="only this kind: function, method, class, interface, ...")] = None,
+        path: Annotated[
+            str | None, Field(description="only paths matching this glob, relative to the root, e.g. 'src/**/*.py'")
+        ] = None,
+        kind: Annotated[
+            str | None, Field(description="only this kind: function, method, class, interface, ...")
+        ] = None,
         max_tokens: Annotated[int, _tokens(SEARCH_TOKENS)] = SEARCH_TOKENS,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, SearchCodeResult]:
@@ -1288,7 +1391,14 @@ def create_server(
 
     @tool
     def find_symbol(
-        name: Annotated[str, Field(min_length=1, max_length=500, description="an identifier or part of one: prefix, camelCase/snake_case abbreviation ('ldcfg'), small typos, or Qualified.name")],
+        name: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=500,
+                description="an identifier or part of one: prefix, camelCase/snake_case abbreviation ('ldcfg'), small typos, or Qualified.name",
+            ),
+        ],
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="most symbols to return")] = FIND_LIMIT,
         kind: Annotated[str | None, Field(description="only this kind: function, method, class, ...")] = None,
         lang: Annotated[str | None, Field(description="only this language")] = None,
@@ -1305,10 +1415,18 @@ def create_server(
 
     @tool
     def get_symbol(
-        path: Annotated[str, Field(description="file path relative to the workspace root (as returned by the other tools)")],
-        name: Annotated[str | None, Field(description="name or qualified name (Class.method) of the definition in that file")] = None,
-        line: Annotated[int | None, Field(ge=1, description="a 1-based line inside the definition (alternative to name)")] = None,
-        include_body: Annotated[bool, Field(description="include the source lines; false gives signature and docstring only")] = True,
+        path: Annotated[
+            str, Field(description="file path relative to the workspace root (as returned by the other tools)")
+        ],
+        name: Annotated[
+            str | None, Field(description="name or qualified name (Class.method) of the definition in that file")
+        ] = None,
+        line: Annotated[
+            int | None, Field(ge=1, description="a 1-based line inside the definition (alternative to name)")
+        ] = None,
+        include_body: Annotated[
+            bool, Field(description="include the source lines; false gives signature and docstring only")
+        ] = True,
         max_tokens: Annotated[int, _tokens(SYMBOL_TOKENS)] = SYMBOL_TOKENS,
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, SymbolSource]:
@@ -1339,7 +1457,9 @@ def create_server(
     @tool
     def callers(
         symbol: Annotated[str, Field(description="a symbol_id from another tool's answer, or a name / Qualified.name")],
-        path: Annotated[str | None, Field(description="the file defining the symbol, when the name is ambiguous")] = None,
+        path: Annotated[
+            str | None, Field(description="the file defining the symbol, when the name is ambiguous")
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = EDGES_LIMIT,
         max_tokens: Annotated[int, _tokens(EDGES_TOKENS)] = EDGES_TOKENS,
         ctx: Context | None = None,
@@ -1355,7 +1475,9 @@ def create_server(
     @tool
     def callees(
         symbol: Annotated[str, Field(description="a symbol_id from another tool's answer, or a name / Qualified.name")],
-        path: Annotated[str | None, Field(description="the file defining the symbol, when the name is ambiguous")] = None,
+        path: Annotated[
+            str | None, Field(description="the file defining the symbol, when the name is ambiguous")
+        ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = EDGES_LIMIT,
         max_tokens: Annotated[int, _tokens(EDGES_TOKENS)] = EDGES_TOKENS,
         ctx: Context | None = None,
@@ -1369,7 +1491,9 @@ def create_server(
 
     @tool
     def search_text(
-        pattern: Annotated[str, Field(min_length=1, max_length=1000, description="literal text, or a regex with regex=true")],
+        pattern: Annotated[
+            str, Field(min_length=1, max_length=1000, description="literal text, or a regex with regex=true")
+        ],
         regex: Annotated[bool, Field(description="treat pattern as a (linear-time) regular expression")] = False,
         path: Annotated[str | None, Field(description="only files matching this glob, e.g. 'src/**/*.py'")] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="most matching lines")] = TEXT_LIMIT,
@@ -1511,7 +1635,12 @@ async def _plain(send, status: int, body: str, extra: list[tuple[bytes, bytes]] 
 
 
 def http_app(
-    server: MCPServer, *, port: int, host: str = "127.0.0.1", token: str | None = None, allowed_origins: Iterable[str] = ()
+    server: MCPServer,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    allowed_origins: Iterable[str] = (),
 ) -> Any:
     """The streamable HTTP app (endpoint /mcp) behind HttpGuard."""
     from mcp.server.transport_security import TransportSecuritySettings
@@ -1592,7 +1721,9 @@ def serve_http_in_thread(
     actual = sock.getsockname()[1]
     thread = HttpServerThread(
         http_app(server, port=actual, host=host.strip("[]"), token=token, allowed_origins=allowed_origins),
-        sock, host.strip("[]"), actual,
+        sock,
+        host.strip("[]"),
+        actual,
     )
     thread.start()
     deadline = time.monotonic() + ready_timeout
@@ -1628,7 +1759,10 @@ def run(args: Any) -> int:
     from lsp_server.session import ERROR, WorkspaceSession
 
     settings = Settings.load(
-        args.root, index_dir=args.index_dir, model=args.model, device=args.device,
+        args.root,
+        index_dir=args.index_dir,
+        model=args.model,
+        device=args.device,
         embed=False if args.no_embed else None,
     )
     token = args.token or os.environ.get(TOKEN_ENV) or None
@@ -1656,9 +1790,12 @@ def run(args: Any) -> int:
             _answer_unreadable_lines(server)
             server.run("stdio")
             return 0
-        thread = serve_http_in_thread(server, address[0], address[1], token=token, allowed_origins=args.allow_origin or ())
+        thread = serve_http_in_thread(
+            server, address[0], address[1], token=token, allowed_origins=args.allow_origin or ()
+        )
         # The address goes to stderr: stdout is never used for anything but protocol data.
-        print(f"symscope mcp: listening on {thread.url}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"symscope mcp: listening on {thread.url}\n")
+        sys.stderr.flush()
         try:
             while thread.is_alive():
                 thread.join(0.5)

@@ -138,7 +138,9 @@ def language_for(path: str | None, language_id: str | None, head: bytes) -> str 
 class OpenDocument:
     """One open buffer. All methods are called with the overlay's lock held."""
 
-    def __init__(self, uri: str, path: Path | None, rel: str | None, language_id: str, version: int | None, text: bytes):
+    def __init__(
+        self, uri: str, path: Path | None, rel: str | None, language_id: str, version: int | None, text: bytes
+    ):
         self.uri = uri
         self.path = path
         self.rel = rel
@@ -255,7 +257,12 @@ class OpenDocument:
         if starts is None:
             return
         text = self.text
-        if b"\r" in new or text[max(start - 1, 0) : start] == b"\r" or text[end : end + 1] == b"\n" and text[end - 1 : end] == b"\r":
+        if (
+            b"\r" in new
+            or text[max(start - 1, 0) : start] == b"\r"
+            or text[end : end + 1] == b"\n"
+            and text[end - 1 : end] == b"\r"
+        ):
             self._line_starts = None
             return
         lo = bisect.bisect_right(starts, start)
@@ -480,7 +487,9 @@ class Overlay:
     def overridden_paths(self, index_symbols: IndexView | None, index_generation: int) -> set[str]:
         return {e.doc.rel for e in self.active(index_symbols, index_generation) if e.doc.rel}
 
-    def row(self, symbol_id: str, index_symbols: IndexView | None, index_generation: int) -> tuple[SymbolRow, OpenDocument] | None:
+    def row(
+        self, symbol_id: str, index_symbols: IndexView | None, index_generation: int
+    ) -> tuple[SymbolRow, OpenDocument] | None:
         for entry in self.active(index_symbols, index_generation):
             for row in entry.rows:
                 if row.symbol_id == symbol_id:
@@ -495,7 +504,9 @@ class Overlay:
             if self._names is not None and self._names[0] == key:
                 return self._names[1], self._names[2]
         flat = [(row, e.freshness) for e in entries for row in e.rows]
-        table = NameTable(0, [(i, r.name, r.kind, r.language, r.path, r.qualified_name) for i, (r, _) in enumerate(flat)])
+        table = NameTable(
+            0, [(i, r.name, r.kind, r.language, r.path, r.qualified_name) for i, (r, _) in enumerate(flat)]
+        )
         with self._lock:
             self._names = (key, table, flat)
         return table, flat
@@ -550,9 +561,11 @@ class Overlay:
             return []
         tokens = identifier_tokens(query)
         single = is_identifier(query)
-        exact = {last_component(query).lower()} if single else {
-            last_component(t).lower() for t in tokens if looks_like_code(t)
-        }
+        exact = (
+            {last_component(query).lower()}
+            if single
+            else {last_component(t).lower() for t in tokens if looks_like_code(t)}
+        )
         terms = list(dict.fromkeys(words(query)))
         meaningful = [t for t in terms if t not in STOPWORDS] or terms
 
@@ -591,7 +604,9 @@ class Overlay:
         asked, stems = rule_context(query, meaningful, opts)
         for i in fused:
             row = candidates[i][0]
-            factor, notes = rule_factor(shape, row.kind, row.path, row.container, None, asked=asked, stems=stems, opts=opts)
+            factor, notes = rule_factor(
+                shape, row.kind, row.path, row.container, None, asked=asked, stems=stems, opts=opts
+            )
             # What the user is editing right now is a little more likely to be what they mean (and
             # its pool is fused apart from the index's, so its ranks alone would only tie).
             factor *= OPEN_DOCUMENT_BOOST
@@ -655,17 +670,21 @@ def merge_results(
     def raw(r: SearchResult) -> float:
         return r.raw_score if r.raw_score is not None else r.score
 
-    merged = [t[3] for t in sorted(
-        [(raw(r), 1, n, r) for n, r in enumerate(kept)] + [(raw(r), 0, n, r) for n, r in enumerate(overlay_results)],
-        key=lambda t: (-t[0], t[1], t[2]),
-    )[:limit]]
+    merged = [
+        t[3]
+        for t in sorted(
+            [(raw(r), 1, n, r) for n, r in enumerate(kept)]
+            + [(raw(r), 0, n, r) for n, r in enumerate(overlay_results)],
+            key=lambda t: (-t[0], t[1], t[2]),
+        )[:limit]
+    ]
     if not kept or len(overlay_results) == 0:
         return merged
     from_overlay = {id(r) for r in overlay_results}
     out: list[SearchResult] = []
     for i, r in enumerate(merged):
         if id(r) in from_overlay:
-            below = next((m.score for m in merged[i + 1:] if id(m) not in from_overlay), None)
+            below = next((m.score for m in merged[i + 1 :] if id(m) not in from_overlay), None)
             above = next((m.score for m in reversed(out) if id(m) not in from_overlay), None)
             shown = below if below is not None else above
             if shown is not None:
@@ -684,8 +703,17 @@ def _same_rows(rows: Sequence[SymbolRow], records: Sequence[Any]) -> bool:
 
 def _result(row: SymbolRow, score: float, why: str, freshness: str) -> SearchResult:
     return SearchResult(
-        path=row.path, name=row.name, qualified_name=row.qualified_name, kind=row.kind,
-        language=row.language, start_line=row.start_line, end_line=row.end_line,
-        score=round(float(score), 6), signature=row.signature, snippet=row.snippet, why=why,
-        symbol_id=row.symbol_id, freshness=freshness,
+        path=row.path,
+        name=row.name,
+        qualified_name=row.qualified_name,
+        kind=row.kind,
+        language=row.language,
+        start_line=row.start_line,
+        end_line=row.end_line,
+        score=round(float(score), 6),
+        signature=row.signature,
+        snippet=row.snippet,
+        why=why,
+        symbol_id=row.symbol_id,
+        freshness=freshness,
     )

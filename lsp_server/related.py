@@ -52,7 +52,9 @@ def definition_at(index: Index, rel_path: str, line: int) -> SymbolRecord:
     return best
 
 
-def related_code(index: Index, embedder: Embedder | None, rel_path: str, line: int, limit: int = DEFAULT_LIMIT) -> RelatedResult:
+def related_code(
+    index: Index, embedder: Embedder | None, rel_path: str, line: int, limit: int = DEFAULT_LIMIT
+) -> RelatedResult:
     if not 1 <= limit <= MAX_LIMIT:
         raise RelatedError(f"limit must be between 1 and {MAX_LIMIT}")
     anchor = definition_at(index, rel_path, line)
@@ -63,8 +65,10 @@ def related_code(index: Index, embedder: Embedder | None, rel_path: str, line: i
         return r.path == anchor.path and anchor.start_line <= r.start_line and r.end_line <= anchor.end_line
 
     def excluded(r: SymbolRecord) -> bool:
-        return r.symbol_id == anchor.symbol_id or inside_anchor(r) or (
-            r.text_hash == anchor.text_hash and r.qualified_name == anchor.qualified_name
+        return (
+            r.symbol_id == anchor.symbol_id
+            or inside_anchor(r)
+            or (r.text_hash == anchor.text_hash and r.qualified_name == anchor.qualified_name)
         )
 
     vector = None
@@ -83,7 +87,10 @@ def related_code(index: Index, embedder: Embedder | None, rel_path: str, line: i
     else:
         note = "no vectors yet (the index is still embedding): call-graph neighbours only"
 
-    for edges, label in ((index.callers(anchor.symbol_id, limit), "calls it"), (index.callees(anchor.symbol_id, limit), "called by it")):
+    for edges, label in (
+        (index.callers(anchor.symbol_id, limit), "calls it"),
+        (index.callees(anchor.symbol_id, limit), "called by it"),
+    ):
         for edge in edges:
             rec = edge.symbol
             if excluded(rec):

@@ -32,7 +32,6 @@ import numpy as np
 
 from lsp_server.index import Index, SymbolBrief, SymbolFilter, SymbolRecord
 from lsp_server.index.globs import compile_glob
-from lsp_server.index.vectors import VectorStoreError
 from lsp_server.index.identifiers import (
     CODE_KEYWORDS,
     STOPWORDS,
@@ -43,6 +42,7 @@ from lsp_server.index.identifiers import (
     split_identifier,
     words,
 )
+from lsp_server.index.vectors import VectorStoreError
 
 if TYPE_CHECKING:
     from lsp_server.embed import Embedder
@@ -65,8 +65,17 @@ MIN_SIMILARITY = 0.05
 
 # Kinds people look for first when names tie.
 _KIND_BONUS = {
-    "class": 3, "interface": 3, "struct": 3, "enum": 2, "function": 3, "method": 3,
-    "constructor": 2, "module": 1, "trait": 3, "type": 2, "namespace": 1,
+    "class": 3,
+    "interface": 3,
+    "struct": 3,
+    "enum": 2,
+    "function": 3,
+    "method": 3,
+    "constructor": 2,
+    "module": 1,
+    "trait": 3,
+    "type": 2,
+    "namespace": 1,
 }
 
 
@@ -97,10 +106,20 @@ class SearchResult:
 
 def _result(rec: SymbolRecord, score: float, why: str, freshness: str, **extra) -> SearchResult:
     return SearchResult(
-        path=rec.path, name=rec.name, qualified_name=rec.qualified_name, kind=rec.kind,
-        language=rec.language, start_line=rec.start_line, end_line=rec.end_line,
-        score=round(score, 6), signature=rec.signature, snippet=rec.snippet, why=why,
-        symbol_id=rec.symbol_id, freshness=freshness, **extra,
+        path=rec.path,
+        name=rec.name,
+        qualified_name=rec.qualified_name,
+        kind=rec.kind,
+        language=rec.language,
+        start_line=rec.start_line,
+        end_line=rec.end_line,
+        score=round(score, 6),
+        signature=rec.signature,
+        snippet=rec.snippet,
+        why=why,
+        symbol_id=rec.symbol_id,
+        freshness=freshness,
+        **extra,
     )
 
 
@@ -117,9 +136,11 @@ def _meaningful_terms(query: str) -> list[str]:
     ("function", "return", "class") match a large share of all symbols: dropped when the query has
     anything more specific."""
     terms = list(dict.fromkeys(words(query)))
-    return [t for t in terms if t not in STOPWORDS and t not in CODE_KEYWORDS] or [
-        t for t in terms if t not in STOPWORDS
-    ] or terms
+    return (
+        [t for t in terms if t not in STOPWORDS and t not in CODE_KEYWORDS]
+        or [t for t in terms if t not in STOPWORDS]
+        or terms
+    )
 
 
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "er", "ies", "ed", "es", "s")
@@ -159,8 +180,14 @@ MAX_PLAIN_WORDS = 2  # a keyword query of at most this many plain words also ran
 # Multipliers on fused scores for natural-language and mixed queries (identifier queries are left
 # alone: asking for a name means that name, whatever its kind).
 KIND_PRIOR = {
-    "field": 0.8, "property": 0.8, "variable": 0.8, "constant": 0.8, "key": 0.7, "string": 0.7,
-    "enummember": 0.8, "object": 0.9,
+    "field": 0.8,
+    "property": 0.8,
+    "variable": 0.8,
+    "constant": 0.8,
+    "key": 0.7,
+    "string": 0.7,
+    "enummember": 0.8,
+    "object": 0.9,
 }
 
 
@@ -190,8 +217,13 @@ def reciprocal_rank_fusion(ranked_lists: list[tuple[list[str], float]], k: int =
 # --------------------------------------------------------------------------------------------------
 
 RANKING_RULES = (
-    "path_classes", "definitions_first", "file_saturation", "collapse_duplicates", "exact_tier",
-    "path_evidence", "calibrated_score",
+    "path_classes",
+    "definitions_first",
+    "file_saturation",
+    "collapse_duplicates",
+    "exact_tier",
+    "path_evidence",
+    "calibrated_score",
 )
 
 
@@ -241,11 +273,21 @@ PathClass = Literal["test", "fixture", "example", "vendor", "generated"]
 
 # Tuned on the search_quality dev split only (see README, search quality).
 PATH_CLASS_FACTOR: dict[str, float] = {
-    "test": 0.5, "fixture": 0.5, "example": 0.6, "vendor": 0.5, "generated": 0.5,
+    "test": 0.5,
+    "fixture": 0.5,
+    "example": 0.6,
+    "vendor": 0.5,
+    "generated": 0.5,
 }
 DEFINITION_PRIOR = {
-    "field": 0.5, "property": 0.5, "variable": 0.5, "constant": 0.5, "key": 0.4, "string": 0.4,
-    "enummember": 0.5, "object": 0.6,
+    "field": 0.5,
+    "property": 0.5,
+    "variable": 0.5,
+    "constant": 0.5,
+    "key": 0.4,
+    "string": 0.4,
+    "enummember": 0.5,
+    "object": 0.6,
 }
 SATURATION_FREE = 2  # hits per file before the discount starts
 SATURATION_DECAY = 0.9  # each further hit from the same file
@@ -254,10 +296,27 @@ CONTAINER_DOC_BOOST = 0.1  # x share found (only) in the enclosing symbol's doc
 
 _CLASS_DIRS: dict[str, frozenset[str]] = {
     "test": frozenset({"test", "tests", "__tests__", "spec", "specs", "e2e"}),
-    "fixture": frozenset({"fixtures", "fixture", "__fixtures__", "testdata", "test_data", "__snapshots__", "__mocks__", "mocks"}),
-    "example": frozenset({"examples", "example", "samples", "sample", "demo", "demos", "docs", "doc", "tutorial", "tutorials"}),
-    "vendor": frozenset({"vendor", "vendored", "_vendor", "third_party", "thirdparty", "third-party", "node_modules",
-                         "bower_components", "site-packages", "extern", "external"}),
+    "fixture": frozenset(
+        {"fixtures", "fixture", "__fixtures__", "testdata", "test_data", "__snapshots__", "__mocks__", "mocks"}
+    ),
+    "example": frozenset(
+        {"examples", "example", "samples", "sample", "demo", "demos", "docs", "doc", "tutorial", "tutorials"}
+    ),
+    "vendor": frozenset(
+        {
+            "vendor",
+            "vendored",
+            "_vendor",
+            "third_party",
+            "thirdparty",
+            "third-party",
+            "node_modules",
+            "bower_components",
+            "site-packages",
+            "extern",
+            "external",
+        }
+    ),
     "generated": frozenset({"generated", "__generated__", "_generated", "dist"}),
 }
 _TEST_FILE = re.compile(
@@ -312,7 +371,9 @@ def _path_stems(path: str) -> frozenset[str]:
     words, no version numbers)."""
     folders, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    return frozenset(_rough_stem(w) for w in words(f"{folders} {stem}") if w not in _GENERIC_PATH_WORDS and not w.isdigit())
+    return frozenset(
+        _rough_stem(w) for w in words(f"{folders} {stem}") if w not in _GENERIC_PATH_WORDS and not w.isdigit()
+    )
 
 
 @lru_cache(maxsize=1 << 14)
@@ -333,7 +394,12 @@ def _ordinal(n: int) -> str:
 # rarely holds more than one relevant hit). Exact-name hits take the band above it.
 CALIBRATION = (-1.005, 2.833, 3.526)  # (intercept, slope on ln(raw / best possible), slope on ln(raw / best other))
 RELEVANCE_CEILING = 0.89  # non-exact hits stay below every exact-name hit
-BANDS = ((0.9, "exact"), (0.3, "high"), (0.1, "medium"), (0.0, "low"))  # dev split: ~55 %, ~15 %, ~3 % of hits were the answer
+BANDS = (
+    (0.9, "exact"),
+    (0.3, "high"),
+    (0.1, "medium"),
+    (0.0, "low"),
+)  # dev split: ~55 %, ~15 %, ~3 % of hits were the answer
 
 
 def best_possible_score(query: str, mode: Mode = "hybrid") -> float:
@@ -379,8 +445,15 @@ def rule_context(query: str, terms: Sequence[str], opts: RankingOptions) -> tupl
 
 
 def rule_factor(
-    shape: str, kind: str, path: str, container: str | None, container_doc: str | None, *,
-    asked: set[str], stems: set[str], opts: RankingOptions,
+    shape: str,
+    kind: str,
+    path: str,
+    container: str | None,
+    container_doc: str | None,
+    *,
+    asked: set[str],
+    stems: set[str],
+    opts: RankingOptions,
 ) -> tuple[float, list[str]]:
     """The product of the per-symbol rules' multipliers for one hit, and their notes for `why`
     (also applied by the overlay to unsaved buffers' hits, so both sit on one scale)."""
@@ -464,12 +537,16 @@ def _saturate(ordered: list[_Candidate], key, need: int) -> list[_Candidate]:
         c = ordered[i]
         count = per_file.get(c.brief.path, 0)
         if count != seen:
-            discount = SATURATION_DECAY ** max(0, count - SATURATION_FREE + 1) / SATURATION_DECAY ** max(0, seen - SATURATION_FREE + 1)
+            discount = SATURATION_DECAY ** max(0, count - SATURATION_FREE + 1) / SATURATION_DECAY ** max(
+                0, seen - SATURATION_FREE + 1
+            )
             c.factor *= discount
             heapq.heappush(heap, (key(c), count, i))
             continue
         if count >= SATURATION_FREE:
-            c.notes.append(f"{_ordinal(count + 1)} hit in its file x{SATURATION_DECAY ** (count - SATURATION_FREE + 1):.2f}")
+            c.notes.append(
+                f"{_ordinal(count + 1)} hit in its file x{SATURATION_DECAY ** (count - SATURATION_FREE + 1):.2f}"
+            )
         per_file[c.brief.path] = count + 1
         out.append(c)
         taken.add(i)
@@ -534,9 +611,7 @@ class Searcher:
         missing = [sid for sid in pool if sid not in briefs]
         if missing:
             briefs.update(self.index.briefs(missing))
-        candidates = [
-            _Candidate(briefs[sid], fused[sid], exact_tier.get(sid, 0.0)) for sid in pool if sid in briefs
-        ]
+        candidates = [_Candidate(briefs[sid], fused[sid], exact_tier.get(sid, 0.0)) for sid in pool if sid in briefs]
         need = limit if not expand else max(limit, EXPAND_FROM)
         ordered = self._apply_rules(query, shape, candidates, lexical, opts, need)
 
@@ -578,19 +653,30 @@ class Searcher:
                 why.append(f"raw {raw:.4f}")
             else:
                 shown = raw
-            out.append(_result(records[sid], shown, "; ".join(why) or "match",
-                               "pending" if sid in pending else "indexed", **extra))
+            out.append(
+                _result(
+                    records[sid], shown, "; ".join(why) or "match", "pending" if sid in pending else "indexed", **extra
+                )
+            )
         return out
 
     def _apply_rules(
-        self, query: str, shape: str, candidates: list[_Candidate], lexical: _LexicalHits, opts: RankingOptions, need: int
+        self,
+        query: str,
+        shape: str,
+        candidates: list[_Candidate],
+        lexical: _LexicalHits,
+        opts: RankingOptions,
+        need: int,
     ) -> list[_Candidate]:
         """The fusion pool, best first, after the code-aware rules (RankingOptions); at least the
         first `need` are in their final order."""
         asked, stems = rule_context(query, lexical.terms, opts)
         for c in candidates:
             b = c.brief
-            factor, notes = rule_factor(shape, b.kind, b.path, b.container, b.container_doc, asked=asked, stems=stems, opts=opts)
+            factor, notes = rule_factor(
+                shape, b.kind, b.path, b.container, b.container_doc, asked=asked, stems=stems, opts=opts
+            )
             c.factor *= factor
             c.notes.extend(notes)
 
@@ -814,9 +900,7 @@ class NameTable:
         self.lengths = np.fromiter((len(n) for n in self.names), dtype=np.int32, count=len(self.names))
         from rapidfuzz import process  # noqa: F401  (imported now, not on the first typo query)
 
-        self.firsts = np.fromiter(
-            (ord(c[0]) if c else 0 for c in self.compact), dtype=np.int32, count=len(self.names)
-        )
+        self.firsts = np.fromiter((ord(c[0]) if c else 0 for c in self.compact), dtype=np.int32, count=len(self.names))
 
     def match(
         self, query: str, limit: int, *, lang: str | None, kind: str | None, path: str | None
@@ -891,7 +975,9 @@ class NameTable:
         if not settled(_TIER_PREFIX + bonus_max):
             expand(
                 entries(self._prefix_range(self.names, None, q, want), _TIER_PREFIX, "prefix")
-                + entries(self._prefix_range(self.compact_keys, self.compact_sorted, q_compact, want), _TIER_PREFIX, "prefix")
+                + entries(
+                    self._prefix_range(self.compact_keys, self.compact_sorted, q_compact, want), _TIER_PREFIX, "prefix"
+                )
             )
         # initials: "gtn" -> get_type_name
         if len(q_compact) >= 2 and not settled(_TIER_INITIALS + 3 + bonus_max):

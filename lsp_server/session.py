@@ -42,7 +42,13 @@ SCAN_SHARE = 60  # percent of the progress bar given to scanning when embeddings
 
 # States, in the order a writer normally goes through them.
 STARTING, INDEXING, EMBEDDING, READY, READER, ERROR, STOPPED = (
-    "starting", "indexing", "embedding", "ready", "reader", "error", "stopped",
+    "starting",
+    "indexing",
+    "embedding",
+    "ready",
+    "reader",
+    "error",
+    "stopped",
 )
 
 ProgressCallback = Callable[[str, int | None, str], None]  # kind ("begin"|"report"|"end"), percent, message
@@ -257,8 +263,7 @@ class WorkspaceSession:
         except Exception:
             pass
         return (
-            f"reading the index; another process{f' (pid {holder})' if holder else ''} is its writer "
-            "and keeps it fresh"
+            f"reading the index; another process{f' (pid {holder})' if holder else ''} is its writer and keeps it fresh"
         )
 
     def _initial_update(self) -> None:
@@ -283,7 +288,13 @@ class WorkspaceSession:
         stats = index.update(progress=on_scan, cancel=self._stop)
         if self._stop.is_set():
             return
-        log.info("lexical index of %s: %d files, %d symbols in %.2fs", self.settings.root, stats.files, stats.symbols, stats.seconds)
+        log.info(
+            "lexical index of %s: %d files, %d symbols in %.2fs",
+            self.settings.root,
+            stats.files,
+            stats.symbols,
+            stats.seconds,
+        )
         if stats.errors:
             log.warning("indexing reported %d errors; first: %s", len(stats.errors), stats.errors[0])
         self._last_full = time.monotonic()
@@ -295,7 +306,9 @@ class WorkspaceSession:
         self._progress("report", scan_share, "loading the embedding model", force=True)
         if not self._attach_embedder():
             self._progress("end", 100, f"{stats.symbols} symbols (no semantic search)", force=True)
-            self._set(READY, f"{stats.symbols} symbols in {stats.files} files; semantic search unavailable", percentage=100)
+            self._set(
+                READY, f"{stats.symbols} symbols in {stats.files} files; semantic search unavailable", percentage=100
+            )
             return
         self._sync_vectors(initial=True, scan_share=scan_share)
         if not self._stop.is_set():
@@ -443,8 +456,14 @@ class WorkspaceSession:
                 return super().__call__(change, path)
 
         for changes in watchfiles.watch(
-            root, watch_filter=_Filter(), debounce=50, step=20, stop_event=self._stop,
-            raise_interrupt=False, rust_timeout=1000, yield_on_timeout=False,
+            root,
+            watch_filter=_Filter(),
+            debounce=50,
+            step=20,
+            stop_event=self._stop,
+            raise_interrupt=False,
+            rust_timeout=1000,
+            yield_on_timeout=False,
         ):
             modified = [p for c, p in changes if c == watchfiles.Change.modified]
             added_or_deleted = [p for c, p in changes if c != watchfiles.Change.modified]

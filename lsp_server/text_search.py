@@ -84,8 +84,14 @@ def search_text(
         files = [f for f in files if glob.fullmatch(f)]
     try:
         found = _native.search_text(
-            str(index.root), files, pattern, regex=regex, case_insensitive=case_insensitive,
-            context=context, limit=limit, timeout_ms=timeout_ms,
+            str(index.root),
+            files,
+            pattern,
+            regex=regex,
+            case_insensitive=case_insensitive,
+            context=context,
+            limit=limit,
+            timeout_ms=timeout_ms,
         )
     except ValueError as exc:
         raise TextSearchError(str(exc)) from None
@@ -102,16 +108,25 @@ def search_text(
             notes.append(f"{len(hits) - kept} more matches did not fit in max_tokens={max_tokens}")
             hits = hits[:kept]
     return TextSearchResult(
-        pattern=pattern, regex=regex, hits=hits, files_searched=found["files_searched"],
-        truncated="; ".join(notes) or None, timed_out=found["timed_out"],
+        pattern=pattern,
+        regex=regex,
+        hits=hits,
+        files_searched=found["files_searched"],
+        truncated="; ".join(notes) or None,
+        timed_out=found["timed_out"],
     )
 
 
 def _hit(m: dict) -> TextHit:
     return TextHit(
-        path=m["path"], line=m["line"], column=m["char_start"] + 1, text=m["text"],
-        before=list(m["before"]), after=list(m["after"]),
-        utf16_range=tuple(m["utf16_range"]), utf8_range=tuple(m["utf8_range"]),
+        path=m["path"],
+        line=m["line"],
+        column=m["char_start"] + 1,
+        text=m["text"],
+        before=list(m["before"]),
+        after=list(m["after"]),
+        utf16_range=tuple(m["utf16_range"]),
+        utf8_range=tuple(m["utf8_range"]),
     )
 
 
@@ -137,8 +152,11 @@ def _fit(hits: list[TextHit], budget_chars: int) -> int:
 
 def as_dict(result: TextSearchResult) -> dict:
     return {
-        "pattern": result.pattern, "regex": result.regex, "files_searched": result.files_searched,
-        "truncated": result.truncated, "timed_out": result.timed_out,
+        "pattern": result.pattern,
+        "regex": result.regex,
+        "files_searched": result.files_searched,
+        "truncated": result.truncated,
+        "timed_out": result.timed_out,
         "hits": [
             {k: v for k, v in vars(h).items() if v not in (None, []) and k not in ("utf16_range", "utf8_range")}
             for h in result.hits

@@ -83,8 +83,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 def mcp_command(root: Path, index_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "lsp_server", "mcp", "--root", str(root), "--index-dir", str(index_dir),
-            "--model", "hashing:64", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "lsp_server",
+        "mcp",
+        "--root",
+        str(root),
+        "--index-dir",
+        str(index_dir),
+        "--model",
+        "hashing:64",
+        *extra,
+    ]
 
 
 def start_http_server(root: Path, index_dir: Path, *extra: str, env: dict | None = None):
@@ -92,7 +103,10 @@ def start_http_server(root: Path, index_dir: Path, *extra: str, env: dict | None
     port = free_port()
     proc = subprocess.Popen(
         mcp_command(root, index_dir, "--http", f"127.0.0.1:{port}", *extra),
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env or subprocess_env(),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -118,6 +132,18 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 __all__ = [
-    "HIDDEN_FILES", "REPO", "SECRET", "Served", "call", "free_port", "json", "make_mcp_workspace",
-    "mcp_command", "start_http_server", "stop", "subprocess_env", "tokens", "write_files",
+    "HIDDEN_FILES",
+    "REPO",
+    "SECRET",
+    "Served",
+    "call",
+    "free_port",
+    "json",
+    "make_mcp_workspace",
+    "mcp_command",
+    "start_http_server",
+    "stop",
+    "subprocess_env",
+    "tokens",
+    "write_files",
 ]

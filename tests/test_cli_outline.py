@@ -106,9 +106,38 @@ def test_languages_json_lists_at_least_31() -> None:
     langs = json.loads(proc.stdout)
     assert len(langs) >= 31
     by_name = {lang["name"]: lang for lang in langs}
-    for required in ["python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "csharp",
-                     "ruby", "php", "kotlin", "swift", "scala", "bash", "lua", "haskell", "ocaml", "elixir",
-                     "julia", "r", "zig", "objc", "solidity", "hcl", "css", "markdown", "yaml", "toml"]:
+    for required in [
+        "python",
+        "javascript",
+        "typescript",
+        "tsx",
+        "go",
+        "rust",
+        "java",
+        "c",
+        "cpp",
+        "csharp",
+        "ruby",
+        "php",
+        "kotlin",
+        "swift",
+        "scala",
+        "bash",
+        "lua",
+        "haskell",
+        "ocaml",
+        "elixir",
+        "julia",
+        "r",
+        "zig",
+        "objc",
+        "solidity",
+        "hcl",
+        "css",
+        "markdown",
+        "yaml",
+        "toml",
+    ]:
         assert required in by_name, required
     assert "dart" in by_name or "erlang" in by_name
     assert "method" in by_name["python"]["extracts"] or "function" in by_name["python"]["extracts"]

@@ -43,9 +43,33 @@ EXAMPLES = int(os.environ.get("SYMSCOPE_FUZZ_EXAMPLES", "300"))
 
 # Pieces that make symbols, line breaks of every kind, multi-unit characters and invalid text.
 FRAGMENTS = [
-    "def f():\n    pass\n", "class K:\n    def m(self):\n        return 1\n", "function g() { return 2; }\n",
-    "fn h() -> u8 { 3 }\n", "struct S;\n", "x = 1", "\n", "\r\n", "\r", "\n\r", "\r\r\n", "    ", "(", "}",
-    "é", "👋", "🌍x", "\u2028", "\x00", "\x0c", "\ufeff", "\ud800", "\udfff", "\udbff\udc00", "#", '"""', "'",
+    "def f():\n    pass\n",
+    "class K:\n    def m(self):\n        return 1\n",
+    "function g() { return 2; }\n",
+    "fn h() -> u8 { 3 }\n",
+    "struct S;\n",
+    "x = 1",
+    "\n",
+    "\r\n",
+    "\r",
+    "\n\r",
+    "\r\r\n",
+    "    ",
+    "(",
+    "}",
+    "é",
+    "👋",
+    "🌍x",
+    "\u2028",
+    "\x00",
+    "\x0c",
+    "\ufeff",
+    "\ud800",
+    "\udfff",
+    "\udbff\udc00",
+    "#",
+    '"""',
+    "'",
 ]
 CHARS = st.one_of(
     st.sampled_from(FRAGMENTS),
@@ -54,9 +78,7 @@ CHARS = st.one_of(
 )
 TEXTS = st.lists(CHARS, max_size=25).map("".join)
 HUGE = [2**31 - 1, 2**31, 2**32, 2**53 + 1, 2**63, 10**30]
-INTS = st.one_of(
-    st.integers(-3, 14), st.sampled_from(HUGE), st.sampled_from([-(2**31), -(2**63), -(10**30)])
-)
+INTS = st.one_of(st.integers(-3, 14), st.sampled_from(HUGE), st.sampled_from([-(2**31), -(2**63), -(10**30)]))
 VERSIONS = st.one_of(st.none(), st.integers(-3, 12), st.sampled_from([2**31 - 1, 2**63, -(2**63)]))
 
 
@@ -72,9 +94,7 @@ def position_in(model: bytes, encoding: str):
     """Mostly positions inside or at the edges of the current text (line ends, the halves of a
     surrogate pair, the middle of a UTF-8 sequence), sometimes hostile ones."""
     lines = model_lines(model)
-    line_units = [
-        sum(units(size, cp, encoding) for _, size, cp in model_chars(model[b:e])) for b, e in lines
-    ]
+    line_units = [sum(units(size, cp, encoding) for _, size, cp in model_chars(model[b:e])) for b, e in lines]
 
     @st.composite
     def near(draw):
@@ -196,7 +216,10 @@ def check_document(doc, model_text: bytes) -> None:
 def _shape(result: dict) -> Any:
     return (
         result.get("skipped"),
-        [(s["name"], s["kind"], s["qualified_name"], tuple(s["range"]), tuple(s["range_utf8"])) for s in result["symbols"]],
+        [
+            (s["name"], s["kind"], s["qualified_name"], tuple(s["range"]), tuple(s["range_utf8"]))
+            for s in result["symbols"]
+        ],
     )
 
 
@@ -337,8 +360,13 @@ def test_real_server_survives_hostile_did_change(served_workspace, tmp_path):
         client, encoding = loop.run_until_complete(_start_server(served_workspace, tmp_path))
         examples = iter(range(10**6))
 
-        @settings(max_examples=SERVER_EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=SERVER_EXAMPLES,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(data=st.data())
         def run(data):
             uri = (served_workspace / f"fuzz_buffer_{next(examples)}.py").as_uri()  # unsaved: not on disk
@@ -418,7 +446,11 @@ async def _drive_buffer(client, encoding: str, uri: str, data) -> None:
         for change in typed.content_changes:
             if isinstance(change, t.TextDocumentContentChangePartial):
                 r = change.range
-                changes.append(Change(change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)))
+                changes.append(
+                    Change(
+                        change.text, Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)
+                    )
+                )
             else:
                 changes.append(Change(change.text))
         mirror.change(uri, typed.text_document.version, changes, encoding)
@@ -426,7 +458,9 @@ async def _drive_buffer(client, encoding: str, uri: str, data) -> None:
     note(f"{accepted} of {EDITS_PER_EXAMPLE} notifications were well-formed")
     local = mirror.get(uri)
     outline = await asyncio.wait_for(
-        client.text_document_document_symbol_async(t.DocumentSymbolParams(text_document=t.TextDocumentIdentifier(uri=uri))),
+        client.text_document_document_symbol_async(
+            t.DocumentSymbolParams(text_document=t.TextDocumentIdentifier(uri=uri))
+        ),
         30,
     )
 
@@ -453,10 +487,13 @@ def _flatten(symbols: list[dict]) -> list[tuple]:
     while stack:
         s = stack.pop()
         rng, sel = s["range"], s["selectionRange"]
-        out.append((
-            s["name"], s["kind"],
-            (rng["start"]["line"], rng["start"]["character"], rng["end"]["line"], rng["end"]["character"]),
-            (sel["start"]["line"], sel["start"]["character"], sel["end"]["line"], sel["end"]["character"]),
-        ))
+        out.append(
+            (
+                s["name"],
+                s["kind"],
+                (rng["start"]["line"], rng["start"]["character"], rng["end"]["line"], rng["end"]["character"]),
+                (sel["start"]["line"], sel["start"]["character"], sel["end"]["line"], sel["end"]["character"]),
+            )
+        )
         stack.extend(reversed(s.get("children") or []))
     return out

@@ -29,7 +29,17 @@ from mcp_support import SECRET, Served, make_mcp_workspace
 EXAMPLES = int(os.environ.get("SYMSCOPE_FUZZ_EXAMPLES", "250"))
 CANARY = "CANARY-b41c7e-outside-the-root"
 CANARY_SOURCE = f'def canary_outside():\n    """{CANARY}"""\n    return "{CANARY}"\n'
-TOOLS = ("search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "related_code", "index_status")
+TOOLS = (
+    "search_code",
+    "find_symbol",
+    "get_symbol",
+    "file_outline",
+    "callers",
+    "callees",
+    "search_text",
+    "related_code",
+    "index_status",
+)
 KEYS = {
     "search_code": ["query", "limit", "lang", "path", "kind", "max_tokens"],
     "find_symbol": ["name", "limit", "kind", "lang", "max_tokens"],
@@ -117,23 +127,95 @@ def served(tmp_path_factory):
 def hostile_paths(tmp: Path) -> list[str]:
     root, canary = tmp / "ws", str(tmp / "canary.py")
     return [
-        "../canary.py", "pkg/../../canary.py", canary, "//" + canary.lstrip("/"), f"{root}/../canary.py",
-        f"{root}-evil/canary.py", "../ws-evil/canary.py", "link_out.py", "linkdir/canary.py", "pkg/link_up/canary.py",
-        f"file://{canary}", f"file://localhost{canary}", f"file://evil.example{canary}", f"file:{canary}",
-        f"file://{root}/%2e%2e/canary.py", "%2e%2e/canary.py", "..%2fcanary.py", "pkg/config.py\x00../../canary.py",
-        "..\\canary.py", "\uff0e\uff0e/canary.py", f"/proc/self/root{canary}", "~/../canary.py", "/etc/passwd",
-        "/proc/self/environ", "/dev/zero", "/dev/stdin", ".env", ".env.local", ".git/config", ".git/hooks/secret.py",
-        "ignored.py", "build/gen.py", ".", "..", "/", "", " ", "\x00", str(root), f"file://{root}",
+        "../canary.py",
+        "pkg/../../canary.py",
+        canary,
+        "//" + canary.lstrip("/"),
+        f"{root}/../canary.py",
+        f"{root}-evil/canary.py",
+        "../ws-evil/canary.py",
+        "link_out.py",
+        "linkdir/canary.py",
+        "pkg/link_up/canary.py",
+        f"file://{canary}",
+        f"file://localhost{canary}",
+        f"file://evil.example{canary}",
+        f"file:{canary}",
+        f"file://{root}/%2e%2e/canary.py",
+        "%2e%2e/canary.py",
+        "..%2fcanary.py",
+        "pkg/config.py\x00../../canary.py",
+        "..\\canary.py",
+        "\uff0e\uff0e/canary.py",
+        f"/proc/self/root{canary}",
+        "~/../canary.py",
+        "/etc/passwd",
+        "/proc/self/environ",
+        "/dev/zero",
+        "/dev/stdin",
+        ".env",
+        ".env.local",
+        ".git/config",
+        ".git/hooks/secret.py",
+        "ignored.py",
+        "build/gen.py",
+        ".",
+        "..",
+        "/",
+        "",
+        " ",
+        "\x00",
+        str(root),
+        f"file://{root}",
     ]
 
 
 def text_values(served) -> st.SearchStrategy[str]:
     hostile = [
-        "*", "**", "**/*", "**/**/**/**/**/**/**/**/**/**/*", "[", "[]", "[!", "{a,b}", "{", "\\", "?*?*?*?*",
-        "(a+)+$", "^(a|a)*$", ".*.*.*.*.*=.*", "(?P<x>", "\\d+\\w*", "%s%s%n", "'; DROP TABLE symbols; --",
-        '" OR 1=1 --', "NEAR(a b)", 'a" OR "b', "a*", "-a", "^", "AND", "OR NOT", '"', "''", "\u202e\u2066",
-        "\ud800", "\udfff", "👋🌍", "é" * 50, "\n\r\t", "\x00\x01\x02", "a" * 2001, "x" * 100_000,
-        "ldcfg", "load_config", "UploadClient.retry_upload", "python", "function", "method", "class",
+        "*",
+        "**",
+        "**/*",
+        "**/**/**/**/**/**/**/**/**/**/*",
+        "[",
+        "[]",
+        "[!",
+        "{a,b}",
+        "{",
+        "\\",
+        "?*?*?*?*",
+        "(a+)+$",
+        "^(a|a)*$",
+        ".*.*.*.*.*=.*",
+        "(?P<x>",
+        "\\d+\\w*",
+        "%s%s%n",
+        "'; DROP TABLE symbols; --",
+        '" OR 1=1 --',
+        "NEAR(a b)",
+        'a" OR "b',
+        "a*",
+        "-a",
+        "^",
+        "AND",
+        "OR NOT",
+        '"',
+        "''",
+        "\u202e\u2066",
+        "\ud800",
+        "\udfff",
+        "👋🌍",
+        "é" * 50,
+        "\n\r\t",
+        "\x00\x01\x02",
+        "a" * 2001,
+        "x" * 100_000,
+        "ldcfg",
+        "load_config",
+        "UploadClient.retry_upload",
+        "python",
+        "function",
+        "method",
+        "class",
     ]
     return st.one_of(
         st.sampled_from(hostile),
@@ -156,7 +238,9 @@ NUMBERS = st.one_of(
 def json_values(served) -> st.SearchStrategy[Any]:
     scalars = st.one_of(st.none(), NUMBERS, text_values(served))
     return st.one_of(
-        scalars, scalars, scalars,
+        scalars,
+        scalars,
+        scalars,
         st.lists(scalars, max_size=4),
         st.dictionaries(st.text(max_size=8), scalars, max_size=3),
     )
@@ -179,7 +263,10 @@ def plausible(served, key: str, in_range: bool = False) -> st.SearchStrategy[Any
     strings = text_values(served)
     if key == "pattern":
         # Regex-looking and pathological patterns beside the hostile strings.
-        strings = st.one_of(strings, st.sampled_from(["(a*)*b", "(a|aa)*c", "[", "\\", "(?P<x>", "a{1000}{1000}", ".*", "^$", SECRET, CANARY]))
+        strings = st.one_of(
+            strings,
+            st.sampled_from(["(a*)*b", "(a|aa)*c", "[", "\\", "(?P<x>", "a{1000}{1000}", ".*", "^$", SECRET, CANARY]),
+        )
     if in_range and key in ("query", "name", "symbol", "pattern"):
         strings = strings.filter(lambda v: v.strip() and len(v) <= 500)
     if key == "path":
@@ -188,7 +275,9 @@ def plausible(served, key: str, in_range: bool = False) -> st.SearchStrategy[Any
         return st.one_of(st.sampled_from(served.names + served.symbol_ids), strings)
     if key in ("lang", "kind"):
         return st.one_of(
-            st.sampled_from(["python", "javascript", "rust", "PYTHON", "function", "method", "class", "", "*", "%", "_"]),
+            st.sampled_from(
+                ["python", "javascript", "rust", "PYTHON", "function", "method", "class", "", "*", "%", "_"]
+            ),
             strings,
         )
     return strings
@@ -260,14 +349,22 @@ def check_call(served, tool: str, arguments: Any) -> None:
     event(f"{tool}: result")
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_every_tool_takes_any_arguments_cleanly(served, data):
     tool, arguments = data.draw(tool_call(served), label="call")
     check_call(served, tool, arguments)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_every_tool_takes_well_typed_hostile_values_cleanly(served, data):
     """Arguments the schemas accept, so that every call reaches the tool's own code."""
@@ -275,13 +372,21 @@ def test_every_tool_takes_well_typed_hostile_values_cleanly(served, data):
     check_call(served, tool, arguments)
 
 
-@settings(max_examples=max(EXAMPLES // 3, 30), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=max(EXAMPLES // 3, 30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_hostile_paths_never_leave_the_workspace(served, data):
     """Every tool that takes a path, given one built from traversal pieces."""
-    pieces = st.sampled_from(["..", ".", "pkg", "linkdir", "link_out.py", "canary.py", "ws", "ws-evil", "", "%2e%2e", "\x00", "~"])
+    pieces = st.sampled_from(
+        ["..", ".", "pkg", "linkdir", "link_out.py", "canary.py", "ws", "ws-evil", "", "%2e%2e", "\x00", "~"]
+    )
     rel = "/".join(data.draw(st.lists(pieces, min_size=1, max_size=6), label="pieces"))
-    path = data.draw(st.sampled_from([rel, str(served.tmp / rel), f"file://{served.tmp}/{rel}", "/" + rel]), label="path")
+    path = data.draw(
+        st.sampled_from([rel, str(served.tmp / rel), f"file://{served.tmp}/{rel}", "/" + rel]), label="path"
+    )
     tool = data.draw(st.sampled_from(["get_symbol", "file_outline", "callers", "callees", "search_code"]), label="tool")
     arguments: dict[str, Any] = {"path": path}
     if tool == "get_symbol":
@@ -308,7 +413,11 @@ def test_server_still_answers_normal_calls_after_the_fuzzing(served):
 
 # Valid JSON text that pydantic's parser (which the SDK's stdio transport uses) refuses: a lone
 # surrogate escape, an integer of 5,000 digits, arrays nested past its recursion limit.
-UNPARSEABLE_ARGUMENTS = ['{"query":"\\ud800 load"}', '{"query":"a","limit":1' + "0" * 5000 + "}", '{"query":"a","x":' + "[" * 300 + "]" * 300 + "}"]
+UNPARSEABLE_ARGUMENTS = [
+    '{"query":"\\ud800 load"}',
+    '{"query":"a","limit":1' + "0" * 5000 + "}",
+    '{"query":"a","x":' + "[" * 300 + "]" * 300 + "}",
+]
 
 
 class StdioServer:
@@ -319,13 +428,18 @@ class StdioServer:
         from mcp_support import mcp_command, subprocess_env
 
         self.proc = subprocess.Popen(
-            mcp_command(root, index_dir, "--no-watch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=subprocess_env(),
+            mcp_command(root, index_dir, "--no-watch"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=subprocess_env(),
         )
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
-        self.send('{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
-                  '"capabilities":{},"clientInfo":{"name":"fuzz","version":"0"}}}')
+        self.send(
+            '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+            '"capabilities":{},"clientInfo":{"name":"fuzz","version":"0"}}}'
+        )
         assert self.answer(0, 60) is not None, "no answer to initialize"
         self.send('{"jsonrpc":"2.0","method":"notifications/initialized"}')
 
@@ -334,7 +448,9 @@ class StdioServer:
         self.proc.stdin.flush()
 
     def call(self, msg_id: int, tool: str, arguments_json: str) -> None:
-        self.send(f'{{"jsonrpc":"2.0","id":{msg_id},"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments_json}}}}}')
+        self.send(
+            f'{{"jsonrpc":"2.0","id":{msg_id},"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments_json}}}}}'
+        )
 
     def answer(self, msg_id: int | None, timeout: float) -> dict | None:
         """The next message answering `msg_id` (None: an error with id null), or None on timeout."""

@@ -56,25 +56,53 @@ def test_status_without_index(ws, tmp_path, capsys):
 
 def test_search_builds_missing_index_and_prints_json(ws, tmp_path, capsys):
     idx = str(tmp_path / "idx")
-    code, out, err = run(capsys, "search", "retry upload", "--root", str(ws), "--index-dir", idx,
-                         "--model", "hashing:32", "--json", "--limit", "3")
+    code, out, err = run(
+        capsys,
+        "search",
+        "retry upload",
+        "--root",
+        str(ws),
+        "--index-dir",
+        idx,
+        "--model",
+        "hashing:32",
+        "--json",
+        "--limit",
+        "3",
+    )
     assert code == 0 and "building it first" in err
     payload = json.loads(out)
     assert payload["query"] == "retry upload"
     top = payload["results"][0]
     assert top["qualified_name"] == "UploadClient.retry_upload" and top["path"] == "pkg/upload.py"
-    assert {"path", "name", "qualified_name", "kind", "language", "start_line", "end_line", "score",
-            "signature", "snippet", "why"} <= set(top)
+    assert {
+        "path",
+        "name",
+        "qualified_name",
+        "kind",
+        "language",
+        "start_line",
+        "end_line",
+        "score",
+        "signature",
+        "snippet",
+        "why",
+    } <= set(top)
     assert len(payload["results"]) <= 3
 
 
 def test_stdin_queries_one_json_line_each(ws, tmp_path, capsys, monkeypatch):
     idx = str(tmp_path / "idx")
     run(capsys, "index", str(ws), "--index-dir", idx, "--model", "hashing:32", "--json")
-    monkeypatch.setattr("sys.stdin", io.StringIO("load_config\n\n\"; DROP TABLE symbols\nretry upload\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO('load_config\n\n"; DROP TABLE symbols\nretry upload\n'))
     code, out, _ = run(capsys, "search", "-", "--root", str(ws), "--index-dir", idx, "--model", "hashing:32")
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [line["query"] for line in lines] == ["load_config", "", "\"; DROP TABLE symbols", "retry upload"]
+    assert code == 0 and [line["query"] for line in lines] == [
+        "load_config",
+        "",
+        '"; DROP TABLE symbols',
+        "retry upload",
+    ]
     assert lines[0]["results"][0]["name"] == "load_config"
     assert lines[1]["results"] == []
     monkeypatch.setattr("sys.stdin", io.StringIO("ldcfg\ngUN\n"))
@@ -90,8 +118,20 @@ def test_symbols_human_output_and_filters(ws, tmp_path, capsys):
     assert code == 0 and out.startswith("pkg/config.py:") and "load_config" in out.splitlines()[0]
     code, out, err = run(capsys, "symbols", "ldcfg", "--root", str(ws), "--index-dir", idx, "--lang", "rust")
     assert code == 0 and out == "" and "no results" in err
-    code, out, _ = run(capsys, "search", "token", "--root", str(ws), "--index-dir", idx, "--model", "hashing:32",
-                       "--kind", "method", "--json")
+    code, out, _ = run(
+        capsys,
+        "search",
+        "token",
+        "--root",
+        str(ws),
+        "--index-dir",
+        idx,
+        "--model",
+        "hashing:32",
+        "--kind",
+        "method",
+        "--json",
+    )
     assert {r["kind"] for r in json.loads(out)["results"]} == {"method"}
 
 

@@ -80,8 +80,18 @@ def test_symbol_ids_are_stable_across_unrelated_edits(index, ws):
 def test_symbol_id_rule():
     a = symbol_id("a.py", "function", "f", 0)
     assert a == symbol_id("a.py", "function", "f", 0)
-    assert len({a, symbol_id("a.py", "function", "f", 1), symbol_id("b.py", "function", "f", 0),
-                symbol_id("a.py", "method", "f", 0), symbol_id("a.py", "function", "g", 0)}) == 5
+    assert (
+        len(
+            {
+                a,
+                symbol_id("a.py", "function", "f", 1),
+                symbol_id("b.py", "function", "f", 0),
+                symbol_id("a.py", "method", "f", 0),
+                symbol_id("a.py", "function", "g", 0),
+            }
+        )
+        == 5
+    )
 
 
 def test_same_named_siblings_get_distinct_ids(tmp_path):
@@ -161,14 +171,33 @@ def test_apply_results_accepts_hand_made_file_results(tmp_path):
     root.mkdir()
     data = b"def alpha():\n    return beta()\n"
     result = {
-        "path": "m.py", "language": "python", "size": len(data), "mtime_ns": 1, "content_hash": "h1",
-        "skipped": None, "unchanged": False, "has_error": False, "timed_out": False, "error": None,
-        "symbols": [{
-            "name": "alpha", "kind": "function", "kind_id": 12, "qualified_name": "alpha", "container": None,
-            "parent": None, "range": (0, 0, 1, 17), "selection_range": (0, 4, 0, 9),
-            "range_utf8": (0, 0, 1, 17), "selection_range_utf8": (0, 4, 0, 9), "byte_range": (0, len(data) - 1),
-            "signature": "def alpha()", "doc": None,
-        }],
+        "path": "m.py",
+        "language": "python",
+        "size": len(data),
+        "mtime_ns": 1,
+        "content_hash": "h1",
+        "skipped": None,
+        "unchanged": False,
+        "has_error": False,
+        "timed_out": False,
+        "error": None,
+        "symbols": [
+            {
+                "name": "alpha",
+                "kind": "function",
+                "kind_id": 12,
+                "qualified_name": "alpha",
+                "container": None,
+                "parent": None,
+                "range": (0, 0, 1, 17),
+                "selection_range": (0, 4, 0, 9),
+                "range_utf8": (0, 0, 1, 17),
+                "selection_range_utf8": (0, 4, 0, 9),
+                "byte_range": (0, len(data) - 1),
+                "signature": "def alpha()",
+                "doc": None,
+            }
+        ],
         "references": [("beta", "beta", "call", 1, 11, 0)],
     }
     rows, refs = file_rows(result, data)
@@ -247,9 +276,18 @@ def test_vector_table_that_disagrees_is_reconciled(ws, tmp_path, index):
     h, v = index.vectors.vectors(model)[dup]
     import pyarrow as pa
 
-    table.add(pa.table({"symbol_id": [dup], "text_hash": [h], "model_id": [model],
-                        "vector": pa.FixedSizeListArray.from_arrays(pa.array(v, pa.float32()), DIM), "text": ["x"]},
-                       schema=table.schema))
+    table.add(
+        pa.table(
+            {
+                "symbol_id": [dup],
+                "text_hash": [h],
+                "model_id": [model],
+                "vector": pa.FixedSizeListArray.from_arrays(pa.array(v, pa.float32()), DIM),
+                "text": ["x"],
+            },
+            schema=table.schema,
+        )
+    )
     index.close()
     with open_index(ws, tmp_path / "idx") as ix:
         assert ix.update().embedded == 0
@@ -267,7 +305,9 @@ def test_model_change_never_mixes_vector_spaces(ws, tmp_path, index):
         vectors = ix.vectors.vectors(new_model)
         assert {vec.shape[0] for _, vec in vectors.values()} == {32}
         table = ix.vectors.open(new_model)
-        assert set(table.search().select(["model_id"]).limit(None).to_arrow().column("model_id").to_pylist()) == {new_model}
+        assert set(table.search().select(["model_id"]).limit(None).to_arrow().column("model_id").to_pylist()) == {
+            new_model
+        }
         # the old table served until the new one was complete, then was dropped
         assert not ix.vectors.exists(old_model)
         assert ix.store.get_meta("model_id") == new_model

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 EMOJI_CALL = '    wave = "👋🌍"; client = UploadClient(); return client.retry_upload(cfg)'
 EXTRA_FILES = {
-    "pkg/jobs.py": f'''
+    "pkg/jobs.py": f"""
         from pkg.upload import UploadClient
 
 
@@ -48,7 +48,7 @@ EXTRA_FILES = {
 
         def retry_all(cfg):
         {EMOJI_CALL}
-        ''',
+        """,
     "pkg/gone.py": """
         def doomed():
             return helper()
@@ -74,7 +74,9 @@ def _pos(client, rel: str, needle: str, occurrence: int = 0, offset: int = 0) ->
         while (i := line.find(needle, start)) >= 0:
             if seen == occurrence:
                 before = line[:i]
-                col = len(before.encode("utf-8")) if client.encoding == "utf-8" else len(before.encode("utf-16-le")) // 2
+                col = (
+                    len(before.encode("utf-8")) if client.encoding == "utf-8" else len(before.encode("utf-16-le")) // 2
+                )
                 return t.Position(n, col + offset)
             seen += 1
             start = i + 1
@@ -97,7 +99,9 @@ def _ranges(call) -> list[tuple[int, int, int]]:
 
 
 @pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")),
+    config=ClientServerConfig(
+        server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")
+    ),
     params=CLIENTS,
     scope="module",
 )
@@ -201,7 +205,10 @@ async def test_outgoing_calls(client: LanguageClient):
     assert calls["load_config"].to.detail == "name only · pkg/config.py"
     assert calls["load_config"].to.uri == _uri(client, "pkg/config.py")
     # Both calls on the line are call sites.
-    assert _ranges(calls["retry_all"]) == [_span(client, "pkg/jobs.py", "retry_all", 0), _span(client, "pkg/jobs.py", "retry_all", 1)]
+    assert _ranges(calls["retry_all"]) == [
+        _span(client, "pkg/jobs.py", "retry_all", 0),
+        _span(client, "pkg/jobs.py", "retry_all", 1),
+    ]
 
 
 async def test_columns_after_emoji_in_the_negotiated_encoding(client: LanguageClient):
@@ -214,7 +221,9 @@ async def test_columns_after_emoji_in_the_negotiated_encoding(client: LanguageCl
     assert calls["retry_upload"].to.detail == "via import · UploadClient"
     assert calls["UploadClient"].to.kind == t.SymbolKind.Class
     assert _ranges(calls["retry_upload"]) == [(line_no, start, start + len("retry_upload"))]
-    assert _ranges(calls["UploadClient"]) == [(line_no, col(EMOJI_CALL, "UploadClient"), col(EMOJI_CALL, "UploadClient") + 12)]
+    assert _ranges(calls["UploadClient"]) == [
+        (line_no, col(EMOJI_CALL, "UploadClient"), col(EMOJI_CALL, "UploadClient") + 12)
+    ]
     # A position after the emoji, in the client's encoding, lands on the call.
     (callee,) = await _prepare(client, "pkg/jobs.py", t.Position(line_no, start + 3))
     assert callee.name == "retry_upload" and callee.uri == _uri(client, "pkg/upload.py")
@@ -225,9 +234,11 @@ async def test_columns_after_emoji_in_the_negotiated_encoding(client: LanguageCl
 async def test_open_document_uses_the_buffer_outline(client: LanguageClient):
     uri = _uri(client, "pkg/jobs.py")
     text = (client.workspace_root / "pkg/jobs.py").read_text(encoding="utf-8")
-    client.text_document_did_open(t.DidOpenTextDocumentParams(
-        t.TextDocumentItem(uri=uri, language_id="python", version=1, text="# one\n# two\n# three\n" + text)
-    ))
+    client.text_document_did_open(
+        t.DidOpenTextDocumentParams(
+            t.TextDocumentItem(uri=uri, language_id="python", version=1, text="# one\n# two\n# three\n" + text)
+        )
+    )
     try:
         disk = _pos(client, "pkg/jobs.py", "run_jobs")
         (item,) = await _prepare(client, "pkg/jobs.py", t.Position(disk.line + 3, disk.character + 1))
@@ -250,7 +261,9 @@ async def test_answers_are_bounded(client: LanguageClient):
 async def test_stale_and_unknown_items_answer_empty(client: LanguageClient):
     def item(uri: str, data, name: str = "ghost") -> t.CallHierarchyItem:
         r = t.Range(t.Position(0, 0), t.Position(0, 1))
-        return t.CallHierarchyItem(name=name, kind=t.SymbolKind.Function, uri=uri, range=r, selection_range=r, data=data)
+        return t.CallHierarchyItem(
+            name=name, kind=t.SymbolKind.Function, uri=uri, range=r, selection_range=r, data=data
+        )
 
     unknown = _uri(client, "pkg/nowhere.py")
     assert _empty(await _incoming(client, item(unknown, {"symbolId": "0" * 24})))
@@ -280,35 +293,51 @@ async def test_stale_and_unknown_items_answer_empty(client: LanguageClient):
 
 
 async def _references(client, rel: str, position: t.Position, declaration: bool = True):
-    return await client.text_document_references_async(t.ReferenceParams(
-        text_document=t.TextDocumentIdentifier(uri=_uri(client, rel)), position=position,
-        context=t.ReferenceContext(include_declaration=declaration),
-    ))
+    return await client.text_document_references_async(
+        t.ReferenceParams(
+            text_document=t.TextDocumentIdentifier(uri=_uri(client, rel)),
+            position=position,
+            context=t.ReferenceContext(include_declaration=declaration),
+        )
+    )
 
 
 async def test_references_are_opt_in_and_search_based(client: LanguageClient):
     at = _pos(client, "pkg/config.py", "load_config", offset=2)
     assert await _references(client, "pkg/config.py", at) is None  # off by default
-    client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={"symscope": {"references": True}}))
+    client.workspace_did_change_configuration(
+        t.DidChangeConfigurationParams(settings={"symscope": {"references": True}})
+    )
     deadline = time.monotonic() + 10
     while (found := await _references(client, "pkg/config.py", at)) is None:
         assert time.monotonic() < deadline, "references never turned on"
         await asyncio.sleep(0.05)
-    got = [(loc.uri.rsplit("/ws/", 1)[1], loc.range.start.line, loc.range.start.character, loc.range.end.character) for loc in found]
+    got = [
+        (loc.uri.rsplit("/ws/", 1)[1], loc.range.start.line, loc.range.start.character, loc.range.end.character)
+        for loc in found
+    ]
     assert got[0] == ("pkg/config.py", *_span(client, "pkg/config.py", "load_config"))  # the declaration first
-    assert sorted(got[1:]) == sorted([
-        ("pkg/jobs.py", *_span(client, "pkg/jobs.py", "load_config")),
-        ("pkg/upload.py", *_span(client, "pkg/upload.py", "load_config", 0)),  # the import
-        ("pkg/upload.py", *_span(client, "pkg/upload.py", "load_config", 1)),  # the call
-    ])
+    assert sorted(got[1:]) == sorted(
+        [
+            ("pkg/jobs.py", *_span(client, "pkg/jobs.py", "load_config")),
+            ("pkg/upload.py", *_span(client, "pkg/upload.py", "load_config", 0)),  # the import
+            ("pkg/upload.py", *_span(client, "pkg/upload.py", "load_config", 1)),  # the call
+        ]
+    )
     # From a call site, without the declaration.
-    from_call = await _references(client, "pkg/upload.py", _pos(client, "pkg/upload.py", "load_config", 1), declaration=False)
+    from_call = await _references(
+        client, "pkg/upload.py", _pos(client, "pkg/upload.py", "load_config", 1), declaration=False
+    )
     assert len(from_call) == 3 and all("config.py" not in loc.uri for loc in from_call)
     # VS Code allows dynamic registration: the capability was registered, and goes away again.
     dynamic = client.kind == "visual-studio-code"
     if dynamic:
-        assert [r.method for p in client.registrations for r in getattr(p, "registrations", [])].count(t.TEXT_DOCUMENT_REFERENCES) == 1
-    client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={"symscope": {"references": False}}))
+        assert [r.method for p in client.registrations for r in getattr(p, "registrations", [])].count(
+            t.TEXT_DOCUMENT_REFERENCES
+        ) == 1
+    client.workspace_did_change_configuration(
+        t.DidChangeConfigurationParams(settings={"symscope": {"references": False}})
+    )
     deadline = time.monotonic() + 10
     while await _references(client, "pkg/config.py", at) is not None:
         assert time.monotonic() < deadline, "references never turned off"
@@ -343,19 +372,25 @@ async def test_neovim_call_hierarchy(tmp_path: Path):
     workspace = make_workspace(tmp_path / "ws")
     (workspace / "symscope.toml").write_text("# the workspace root for Neovim's root_markers\n")
     env = server_env(tmp_path)
-    env.update({
-        "SYMSCOPE_REPO": str(REPO),
-        "SYMSCOPE_PYTHON": __import__("sys").executable,
-        "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
-        "SYMSCOPE_FILE": "pkg/upload.py",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    })
+    env.update(
+        {
+            "SYMSCOPE_REPO": str(REPO),
+            "SYMSCOPE_PYTHON": __import__("sys").executable,
+            "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
+            "SYMSCOPE_FILE": "pkg/upload.py",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        }
+    )
     proc = await asyncio.to_thread(
         subprocess.run,
         [_nvim(), "--clean", "--headless", "-c", f"luafile {REPO / 'tests/nvim/call_hierarchy.lua'}"],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=120,
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no report from nvim (rc {proc.returncode}); stderr: {proc.stderr[-2000:]}"

@@ -33,6 +33,7 @@ def col(client, line: str, substring: str) -> int:
     """The column of `substring` in `line` in the encoding this session negotiated."""
     return (utf8_col if client.encoding == "utf-8" else utf16_col)(line, substring)
 
+
 # Neovim 0.11 offers utf-8 first (so columns are bytes); 0.10 offers only utf-16, like VS Code.
 CLIENTS = ["visual-studio-code", "neovim", "neovim@v0.10.0"]
 
@@ -43,7 +44,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")),
+    config=ClientServerConfig(
+        server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")
+    ),
     params=CLIENTS,
     scope="module",
 )
@@ -152,13 +155,17 @@ async def test_custom_search_request_and_command(client: LanguageClient):
     assert top["signature"].startswith("def load_config") and top["why"]
     only_js = await request(client, "symscope/search", {"query": "user name", "lang": "javascript"})
     assert only_js["results"] and {r["language"] for r in only_js["results"]} == {"javascript"}
-    by_command = plain(await client.workspace_execute_command_async(
-        t.ExecuteCommandParams(command="symscope.search", arguments=["UploadClient", 2])
-    ))
+    by_command = plain(
+        await client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command="symscope.search", arguments=["UploadClient", 2])
+        )
+    )
     assert by_command["results"][0]["name"] == "UploadClient" and len(by_command["results"]) <= 2
-    with_options = plain(await client.workspace_execute_command_async(
-        t.ExecuteCommandParams(command="symscope.search", arguments=["config", {"kind": "class"}])
-    ))
+    with_options = plain(
+        await client.workspace_execute_command_async(
+            t.ExecuteCommandParams(command="symscope.search", arguments=["config", {"kind": "class"}])
+        )
+    )
     assert with_options["results"][0]["name"] == "ConfigError"
     assert {r["kind"] for r in with_options["results"]} == {"class"}
     with pytest.raises(Exception, match="limit"):
@@ -213,7 +220,9 @@ async def test_columns_with_emoji_in_the_negotiated_encoding(client: LanguageCli
         t.DidChangeTextDocumentParams(
             text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2),
             content_changes=[
-                t.TextDocumentContentChangePartial(range=t.Range(t.Position(0, start), t.Position(0, end)), text="rënamed")
+                t.TextDocumentContentChangePartial(
+                    range=t.Range(t.Position(0, start), t.Position(0, end)), text="rënamed"
+                )
             ],
         )
     )
@@ -253,7 +262,9 @@ async def test_saved_change_becomes_searchable(client: LanguageClient):
     path = client.workspace_root / "pkg/upload.py"
     original = path.read_text()
     uri = _open(client, "pkg/upload.py", original)
-    new_text = original.replace("    def send_chunk(", "    def compress_payload(self, data):\n        return data\n\n    def send_chunk(")
+    new_text = original.replace(
+        "    def send_chunk(", "    def compress_payload(self, data):\n        return data\n\n    def send_chunk("
+    )
     path.write_text(new_text)
     client.text_document_did_save(t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri), text=new_text))
     client.text_document_did_close(t.DidCloseTextDocumentParams(t.TextDocumentIdentifier(uri)))
@@ -284,8 +295,15 @@ async def test_search_text_request_in_the_negotiated_encoding(client: LanguageCl
     res = await request(client, "symscope/searchText", {"pattern": "afterEmoji", "context": 1})
     hit = next(r for r in res["results"] if r["path"] == "web/emoji.js")
     start = col(client, EMOJI_LINE, "afterEmoji")
-    assert hit["range"] == {"start": {"line": 0, "character": start}, "end": {"line": 0, "character": start + len("afterEmoji")}}
-    assert hit["uri"] == _uri(client, "web/emoji.js") and hit["symbol"] == "afterEmoji" and hit["after"] == ["function second() {}"]
+    assert hit["range"] == {
+        "start": {"line": 0, "character": start},
+        "end": {"line": 0, "character": start + len("afterEmoji")},
+    }
+    assert (
+        hit["uri"] == _uri(client, "web/emoji.js")
+        and hit["symbol"] == "afterEmoji"
+        and hit["after"] == ["function second() {}"]
+    )
     regex = await request(client, "symscope/searchText", {"pattern": r"json\.(load|dump)\(", "regex": True})
     assert {r["symbol"] for r in regex["results"]} == {"load_config", "save_config"}
     with pytest.raises(Exception, match="bad pattern"):
@@ -296,14 +314,18 @@ async def test_search_text_request_in_the_negotiated_encoding(client: LanguageCl
 
 async def test_related_code_at_a_position(client: LanguageClient):
     uri = _uri(client, "pkg/upload.py")
-    res = await request(client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 9, "character": 12}, "limit": 5})
+    res = await request(
+        client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 9, "character": 12}, "limit": 5}
+    )
     assert res["symbol"]["qualifiedName"] == "UploadClient.retry_upload"
     names = [r["qualifiedName"] for r in res["results"]]
     assert "UploadClient.retry_upload" not in names and 1 <= len(names) <= 5
     first = res["results"][0]
     assert first["qualifiedName"] == "UploadClient.send_chunk" and "called by it (same class" in first["why"]
     assert first["uri"] == uri and first["selectionRange"]["start"] == {"line": 13, "character": 8}
-    nothing = await request(client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 0}})
+    nothing = await request(
+        client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 0}}
+    )
     assert nothing["symbol"] is None and "no indexed definition" in nothing["note"]
     with pytest.raises(Exception, match="textDocument"):
         await request(client, "symscope/related", {"position": {"line": 1}})

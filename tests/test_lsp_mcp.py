@@ -25,7 +25,8 @@ async def test_lsp_serves_mcp_over_the_same_index(tmp_path: Path):
     try:
         await client.initialize_session(
             t.InitializeParams(
-                capabilities=client_capabilities("visual-studio-code"), root_uri=workspace.as_uri(),
+                capabilities=client_capabilities("visual-studio-code"),
+                root_uri=workspace.as_uri(),
                 initialization_options=init_options(tmp_path / "index"),
             )
         )
@@ -34,7 +35,9 @@ async def test_lsp_serves_mcp_over_the_same_index(tmp_path: Path):
         assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp")
         (workspace / "pkg" / "fresh.py").write_text("def fresh_from_disk():\n    return 1\n")
         client.workspace_did_change_watched_files(
-            t.DidChangeWatchedFilesParams([t.FileEvent((workspace / "pkg/fresh.py").as_uri(), t.FileChangeType.Created)])
+            t.DidChangeWatchedFilesParams(
+                [t.FileEvent((workspace / "pkg/fresh.py").as_uri(), t.FileChangeType.Created)]
+            )
         )
         async with Client(url) as mcp:
             tools = {tool.name for tool in (await mcp.list_tools()).tools}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,9 @@ def _all_ready(*names: str):
 
 
 @pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")),
+    config=ClientServerConfig(
+        server_command=server_command(), server_env=server_env(Path(tempfile.gettempdir()) / "symscope-test-home")
+    ),
     scope="module",
 )
 async def client(lsp_client: LanguageClient, tmp_path_factory):
@@ -153,9 +155,13 @@ async def test_both_folders_are_searchable_and_labelled(client):
 async def test_requests_on_a_file_use_its_folder(client):
     uri = (client.roots["beta"] / "inventory.py").as_uri()
     text = (client.roots["beta"] / "inventory.py").read_text(encoding="utf-8")
-    client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        t.DidOpenTextDocumentParams(t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+    )
     items = await client.text_document_prepare_call_hierarchy_async(
-        t.CallHierarchyPrepareParams(text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=0, character=5))
+        t.CallHierarchyPrepareParams(
+            text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=0, character=5)
+        )
     )
     assert items and items[0].name == "reserve_stock" and items[0].uri == uri
     outgoing = await client.call_hierarchy_outgoing_calls_async(t.CallHierarchyOutgoingCallsParams(item=items[0]))
@@ -163,14 +169,20 @@ async def test_requests_on_a_file_use_its_folder(client):
     incoming = await client.call_hierarchy_incoming_calls_async(t.CallHierarchyIncomingCallsParams(item=items[0]))
     assert "record" in [c.from_.name for c in incoming]
 
-    related = await request(client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}})
+    related = await request(
+        client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}
+    )
     assert related["symbol"]["name"] == "reserve_stock" and related["symbol"]["folder"] == "beta"
 
     # The open document is attributed to beta: its unsaved symbols are found there.
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[t.TextDocumentContentChangeWholeDocument(text=text + "\n\ndef audit_shelves():\n    return 0\n")],
-    ))
+    client.text_document_did_change(
+        t.DidChangeTextDocumentParams(
+            text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                t.TextDocumentContentChangeWholeDocument(text=text + "\n\ndef audit_shelves():\n    return 0\n")
+            ],
+        )
+    )
     found = await _symbols(client, "audit_shelves")
     assert found and found[0]["uri"] == uri
     answer = await request(client, "symscope/search", {"query": "audit_shelves", "limit": 3})
@@ -182,9 +194,11 @@ async def test_requests_on_a_file_use_its_folder(client):
 async def test_a_folder_added_live_becomes_searchable(client):
     gamma = client.roots["gamma"]
     assert not await _symbols(client, "IssueInvoice")
-    client.workspace_did_change_workspace_folders(t.DidChangeWorkspaceFoldersParams(
-        event=t.WorkspaceFoldersChangeEvent(added=[t.WorkspaceFolder(uri=gamma.as_uri(), name="gamma")], removed=[])
-    ))
+    client.workspace_did_change_workspace_folders(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[t.WorkspaceFolder(uri=gamma.as_uri(), name="gamma")], removed=[])
+        )
+    )
     status = await client.status.wait_for(_all_ready("alpha", "beta", "gamma"))
     assert _folders(status)["gamma"]["watcher"] == "client"
     found = await _symbols(client, "IssueInvoice")
@@ -195,9 +209,11 @@ async def test_a_folder_added_live_becomes_searchable(client):
 
 async def test_a_nested_folder_is_not_indexed_twice(client):
     web = client.roots["alpha"] / "web"
-    client.workspace_did_change_workspace_folders(t.DidChangeWorkspaceFoldersParams(
-        event=t.WorkspaceFoldersChangeEvent(added=[t.WorkspaceFolder(uri=web.as_uri(), name="web")], removed=[])
-    ))
+    client.workspace_did_change_workspace_folders(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[t.WorkspaceFolder(uri=web.as_uri(), name="web")], removed=[])
+        )
+    )
     status = await client.status.wait_for(lambda s: "web" in _folders(s))
     nested = _folders(status)["web"]
     assert nested["state"] == "nested" and nested["servedBy"] == "alpha"
@@ -207,9 +223,11 @@ async def test_a_nested_folder_is_not_indexed_twice(client):
 
 async def test_a_removed_folder_disappears(client):
     beta = client.roots["beta"]
-    client.workspace_did_change_workspace_folders(t.DidChangeWorkspaceFoldersParams(
-        event=t.WorkspaceFoldersChangeEvent(added=[], removed=[t.WorkspaceFolder(uri=beta.as_uri(), name="beta")])
-    ))
+    client.workspace_did_change_workspace_folders(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[], removed=[t.WorkspaceFolder(uri=beta.as_uri(), name="beta")])
+        )
+    )
     status = await client.status.wait_for(lambda s: s.get("folders") and "beta" not in _folders(s))
     assert list(_folders(status)) == ["alpha", "gamma", "web"]
     # Its session stopped cleanly: the index's writer lock is free again.
@@ -225,13 +243,17 @@ async def test_a_removed_folder_disappears(client):
     assert all(r["folder"] != "beta" for r in answer["results"])
     # The document is still open: outlines keep working outside every folder.
     uri = (beta / "inventory.py").as_uri()
-    outline = await client.text_document_document_symbol_async(t.DocumentSymbolParams(text_document=t.TextDocumentIdentifier(uri=uri)))
+    outline = await client.text_document_document_symbol_async(
+        t.DocumentSymbolParams(text_document=t.TextDocumentIdentifier(uri=uri))
+    )
     assert "audit_shelves" in [s.name for s in outline]
     # Removing the outer folder gives the nested one its own index.
     alpha = client.roots["alpha"]
-    client.workspace_did_change_workspace_folders(t.DidChangeWorkspaceFoldersParams(
-        event=t.WorkspaceFoldersChangeEvent(added=[], removed=[t.WorkspaceFolder(uri=alpha.as_uri(), name="alpha")])
-    ))
+    client.workspace_did_change_workspace_folders(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[], removed=[t.WorkspaceFolder(uri=alpha.as_uri(), name="alpha")])
+        )
+    )
     status = await client.status.wait_for(_all_ready("gamma", "web"))
     assert list(_folders(status)) == ["gamma", "web"]
     found = await _symbols(client, "getUserName")
@@ -243,11 +265,19 @@ async def test_back_to_back_changes_and_a_settings_change(client):
     beta, gamma = client.roots["beta"], client.roots["gamma"]
     change = client.workspace_did_change_workspace_folders
     # Sent at once: each change builds on the one before, even while that one is still applied.
-    change(t.DidChangeWorkspaceFoldersParams(event=t.WorkspaceFoldersChangeEvent(
-        added=[t.WorkspaceFolder(uri=beta.as_uri(), name="beta")], removed=[])))
-    change(t.DidChangeWorkspaceFoldersParams(event=t.WorkspaceFoldersChangeEvent(
-        added=[], removed=[t.WorkspaceFolder(uri=gamma.as_uri(), name="gamma")])))
-    status = await client.status.wait_for(lambda s: list(_folders(s)) == ["web", "beta"] and _all_ready("web", "beta")(s))
+    change(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[t.WorkspaceFolder(uri=beta.as_uri(), name="beta")], removed=[])
+        )
+    )
+    change(
+        t.DidChangeWorkspaceFoldersParams(
+            event=t.WorkspaceFoldersChangeEvent(added=[], removed=[t.WorkspaceFolder(uri=gamma.as_uri(), name="gamma")])
+        )
+    )
+    status = await client.status.wait_for(
+        lambda s: list(_folders(s)) == ["web", "beta"] and _all_ready("web", "beta")(s)
+    )
     found = await _symbols(client, "reserve_stock")
     assert found and _in(client, "beta", found[0]["uri"])
     assert not await _symbols(client, "IssueInvoice")
@@ -257,7 +287,9 @@ async def test_back_to_back_changes_and_a_settings_change(client):
     assert found and found[0]["uri"] == uri
     client.text_document_did_close(t.DidCloseTextDocumentParams(text_document=t.TextDocumentIdentifier(uri=uri)))
     # A settings change restarts every folder's session with the new settings.
-    client.workspace_did_change_configuration(t.DidChangeConfigurationParams(settings={"symscope": {"excludes": ["inventory.py"]}}))
+    client.workspace_did_change_configuration(
+        t.DidChangeConfigurationParams(settings={"symscope": {"excludes": ["inventory.py"]}})
+    )
     status = await client.status.wait_for(
         lambda s: _all_ready("web", "beta")(s) and _folders(s)["beta"]["files"] == 0, timeout=30
     )

@@ -116,7 +116,9 @@ def test_open_buffers_override_the_index_for_their_path(tmp_path: Path):
     merged = merge_results(index_hits, overlay_hits, {"pkg/config.py"}, 5)
     assert [h.freshness for h in merged if h.name == "load_config"] == ["unsaved"]
     assert merged[0].score == index_hits[0].score  # same NameTable scale on both sides
-    semantic = overlay.search("parse overrides text", 3, [entry], embedder=index.embedder, query_vector=index.embedder.embed_query)
+    semantic = overlay.search(
+        "parse overrides text", 3, [entry], embedder=index.embedder, query_vector=index.embedder.embed_query
+    )
     assert semantic[0].name == "parse_overrides" and "semantic" in semantic[0].why
     # Saved to disk but not yet re-indexed: the buffer still answers, as "pending".
     path.write_text(text)

@@ -93,8 +93,12 @@ class RawServer:
     def __init__(self, workspace: Path, index_dir: Path, home: Path) -> None:
         self.stderr = open(home / "stderr.log", "wb")
         self.proc = subprocess.Popen(
-            server_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-            env=server_env(home), cwd=workspace,
+            server_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=server_env(home),
+            cwd=workspace,
         )
         self.responses: dict = {}
         self.frames: list[dict] = []
@@ -146,7 +150,9 @@ class RawServer:
     def wait_status(self, state: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not any(f.get("method") == "symscope/statusChanged" and f["params"]["state"] == state for f in self.frames):
+            while not any(
+                f.get("method") == "symscope/statusChanged" and f["params"]["state"] == state for f in self.frames
+            ):
                 left = deadline - time.monotonic()
                 assert left > 0, f"server never reached state {state}"
                 self._cond.wait(left)
@@ -186,7 +192,13 @@ def hostile_messages(doc_uri: str) -> list[tuple[bytes, int | None, int | None]]
         (msg(id=106, method="symscope/search", params="query"), 106, -32602),
         (msg(id=107, method="symscope/search", params={"query": "x", "limit": 10**9}), 107, -32602),
         (msg(id=108, method="workspace/executeCommand", params={"command": "no.such.command"}), 108, -32602),
-        (msg(id=109, method="workspace/executeCommand", params={"command": "symscope.search", "arguments": [1, 2, 3]}), 109, -32602),
+        (
+            msg(
+                id=109, method="workspace/executeCommand", params={"command": "symscope.search", "arguments": [1, 2, 3]}
+            ),
+            109,
+            -32602,
+        ),
         (frame('{"jsonrpc":"1.0","id":110,"method":"symscope/status"}'), 110, -32600),
         (frame('{"id":111,"method":"symscope/status"}'), 111, -32600),
         (frame('{"jsonrpc":"2.0","id":112,"method":7}'), 112, -32600),
@@ -196,20 +208,91 @@ def hostile_messages(doc_uri: str) -> list[tuple[bytes, int | None, int | None]]
         (msg(id="nobody", error={"code": 1, "message": "x"}), None, None),
         (msg(method="$/cancelRequest", params={"id": 123456}), None, None),
         (msg(method="$/cancelRequest", params="x"), None, None),
-        (msg(method="textDocument/didChange", params={"textDocument": {"uri": "file:///nowhere.py", "version": 2},
-                                                       "contentChanges": [{"text": "x"}]}), None, None),
+        (
+            msg(
+                method="textDocument/didChange",
+                params={"textDocument": {"uri": "file:///nowhere.py", "version": 2}, "contentChanges": [{"text": "x"}]},
+            ),
+            None,
+            None,
+        ),
         # Out of range, reversed and stale edits on an open document: clamped or ignored, never fatal.
-        (msg(method="textDocument/didChange", params={"textDocument": {"uri": doc_uri, "version": 5},
-             "contentChanges": [{"range": {"start": {"line": 9999, "character": 0}, "end": {"line": 99999, "character": 5}}, "text": "\n# tail\n"}]}), None, None),
-        (msg(method="textDocument/didChange", params={"textDocument": {"uri": doc_uri, "version": 6},
-             "contentChanges": [{"range": {"start": {"line": 2, "character": 500}, "end": {"line": 0, "character": 0}}, "text": ""}]}), None, None),
-        (msg(method="textDocument/didChange", params={"textDocument": {"uri": doc_uri, "version": 1},
-             "contentChanges": [{"text": "stale"}]}), None, None),
-        (msg(method="textDocument/didChange", params={"textDocument": {"uri": doc_uri, "version": 7},
-             "contentChanges": [{"range": {"start": {"line": -3, "character": -1}, "end": {"line": 0, "character": 2}}, "text": "é👋"}]}), None, None),
-        (msg(method="textDocument/didOpen", params={"textDocument": {"uri": "file:///x.py", "languageId": "python", "version": 1, "text": 5}}), None, None),
-        (msg(method="workspace/didChangeConfiguration", params={"settings": {"symscope": {"device": "quantum"}}}), None, None),
-        (msg(method="workspace/didChangeWatchedFiles", params={"changes": [{"uri": "file:///etc/passwd", "type": 2}]}), None, None),
+        (
+            msg(
+                method="textDocument/didChange",
+                params={
+                    "textDocument": {"uri": doc_uri, "version": 5},
+                    "contentChanges": [
+                        {
+                            "range": {"start": {"line": 9999, "character": 0}, "end": {"line": 99999, "character": 5}},
+                            "text": "\n# tail\n",
+                        }
+                    ],
+                },
+            ),
+            None,
+            None,
+        ),
+        (
+            msg(
+                method="textDocument/didChange",
+                params={
+                    "textDocument": {"uri": doc_uri, "version": 6},
+                    "contentChanges": [
+                        {
+                            "range": {"start": {"line": 2, "character": 500}, "end": {"line": 0, "character": 0}},
+                            "text": "",
+                        }
+                    ],
+                },
+            ),
+            None,
+            None,
+        ),
+        (
+            msg(
+                method="textDocument/didChange",
+                params={"textDocument": {"uri": doc_uri, "version": 1}, "contentChanges": [{"text": "stale"}]},
+            ),
+            None,
+            None,
+        ),
+        (
+            msg(
+                method="textDocument/didChange",
+                params={
+                    "textDocument": {"uri": doc_uri, "version": 7},
+                    "contentChanges": [
+                        {
+                            "range": {"start": {"line": -3, "character": -1}, "end": {"line": 0, "character": 2}},
+                            "text": "é👋",
+                        }
+                    ],
+                },
+            ),
+            None,
+            None,
+        ),
+        (
+            msg(
+                method="textDocument/didOpen",
+                params={"textDocument": {"uri": "file:///x.py", "languageId": "python", "version": 1, "text": 5}},
+            ),
+            None,
+            None,
+        ),
+        (
+            msg(method="workspace/didChangeConfiguration", params={"settings": {"symscope": {"device": "quantum"}}}),
+            None,
+            None,
+        ),
+        (
+            msg(
+                method="workspace/didChangeWatchedFiles", params={"changes": [{"uri": "file:///etc/passwd", "type": 2}]}
+            ),
+            None,
+            None,
+        ),
         (msg(method="x" * 100_000), None, None),
         (msg(method=""), None, None),
         (frame('{"jsonrpc":"2.0","method":"symscope/status","params":"\\ud800 lone surrogate"}'), None, None),
@@ -219,7 +302,13 @@ def hostile_messages(doc_uri: str) -> list[tuple[bytes, int | None, int | None]]
     out = list(cases)
     while len(out) < 100:  # fill with random garbage and random-length frames of random bytes
         if rng.random() < 0.5:
-            out.append((bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300))).replace(b"Content-Length", b"x"), None, None))
+            out.append(
+                (
+                    bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300))).replace(b"Content-Length", b"x"),
+                    None,
+                    None,
+                )
+            )
         else:
             body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 200)))
             out.append((frame(body, len(body) + rng.choice([-3, 0, 0, 7])), None, None))
@@ -239,16 +328,35 @@ def server(tmp_path: Path):
 
 def test_100_hostile_messages_then_valid_requests_are_answered(server):
     srv, workspace = server
-    srv.send(msg(id=1, method="initialize", params={
-        "processId": os.getpid(), "rootUri": workspace.as_uri(), "capabilities": {"window": {"workDoneProgress": True}},
-        "initializationOptions": init_options(workspace.parent / "index", watcher="off"),
-    }))
+    srv.send(
+        msg(
+            id=1,
+            method="initialize",
+            params={
+                "processId": os.getpid(),
+                "rootUri": workspace.as_uri(),
+                "capabilities": {"window": {"workDoneProgress": True}},
+                "initializationOptions": init_options(workspace.parent / "index", watcher="off"),
+            },
+        )
+    )
     assert "capabilities" in srv.wait_response(1)["result"]
     srv.send(msg(method="initialized", params={}))
     srv.wait_status("ready")
     doc_uri = (workspace / "pkg/config.py").as_uri()
-    srv.send(msg(method="textDocument/didOpen", params={"textDocument": {
-        "uri": doc_uri, "languageId": "python", "version": 1, "text": (workspace / "pkg/config.py").read_text()}}))
+    srv.send(
+        msg(
+            method="textDocument/didOpen",
+            params={
+                "textDocument": {
+                    "uri": doc_uri,
+                    "languageId": "python",
+                    "version": 1,
+                    "text": (workspace / "pkg/config.py").read_text(),
+                }
+            },
+        )
+    )
 
     cases = hostile_messages(doc_uri)
     assert len(cases) == 100

@@ -56,7 +56,9 @@ async def test_second_server_reads_the_index_and_takes_over_when_the_writer_leav
         assert taken["symbols"] == 10
         (workspace / "pkg" / "later.py").write_text("def after_takeover():\n    pass\n")
         reader.workspace_did_change_watched_files(
-            t.DidChangeWatchedFilesParams([t.FileEvent((workspace / "pkg/later.py").as_uri(), t.FileChangeType.Created)])
+            t.DidChangeWatchedFilesParams(
+                [t.FileEvent((workspace / "pkg/later.py").as_uri(), t.FileChangeType.Created)]
+            )
         )
         deadline = time.monotonic() + 10
         while not await reader.workspace_symbol_async(t.WorkspaceSymbolParams(query="after_takeover")):
@@ -73,7 +75,9 @@ async def test_configuration_change_reindexes_with_new_excludes(tmp_path: Path):
     client = await start(workspace, tmp_path, init_options(tmp_path / "index", watcher="off"))
     try:
         await client.status.wait_for(lambda s: s["state"] == "ready")
-        assert (await client.workspace_symbol_async(t.WorkspaceSymbolParams(query="getUserName")))[0].name == "getUserName"
+        assert (await client.workspace_symbol_async(t.WorkspaceSymbolParams(query="getUserName")))[
+            0
+        ].name == "getUserName"
         client.workspace_did_change_configuration(
             t.DidChangeConfigurationParams(settings={"symscope": {"excludes": ["web/"]}})
         )

@@ -22,6 +22,7 @@ from lsp_server.session import WorkspaceSession
 # handshake-era protocol on purpose (where the method exists and clients use it).
 pytestmark = pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mcp-notify")

@@ -21,8 +21,13 @@ CLIENTS = ["claude-code", "cursor", "vscode", "codex", "gemini"]
 
 def print_config(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "lsp_server", "mcp", *args], cwd=cwd, env=subprocess_env(),
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "lsp_server", "mcp", *args],
+        cwd=cwd,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -43,14 +48,21 @@ def test_snippet_parses_with_absolute_command_and_root(client, tmp_path):
     command, args = entry["command"], entry["args"]
     assert os.path.isabs(command) and os.path.exists(command)
     root = str(ws.resolve())
-    assert args[:3] == ["mcp", "--root", root] or args[2:5] == ["mcp", "--root", root]  # script, or python -m lsp_server
+    assert args[:3] == ["mcp", "--root", root] or args[2:5] == [
+        "mcp",
+        "--root",
+        root,
+    ]  # script, or python -m lsp_server
     assert args[-2:] == ["--model", "hashing:64"]
     if client in ("claude-code", "vscode"):
         assert entry["type"] == "stdio"
     # stdout is the snippet only; where it goes is on stderr, naming the client's file.
     expected = {
-        "claude-code": ".mcp.json", "cursor": ".cursor/mcp.json", "vscode": ".vscode/mcp.json",
-        "codex": "~/.codex/config.toml", "gemini": ".gemini/settings.json",
+        "claude-code": ".mcp.json",
+        "cursor": ".cursor/mcp.json",
+        "vscode": ".vscode/mcp.json",
+        "codex": "~/.codex/config.toml",
+        "gemini": ".gemini/settings.json",
     }[client]
     assert expected in done.stderr
 
@@ -60,7 +72,11 @@ def test_the_printed_command_starts_the_server(tmp_path):
     entry = entry_of("cursor", done.stdout)
     help_run = subprocess.run(
         [entry["command"], *entry["args"][: entry["args"].index("mcp") + 1], "--help"],
-        env=subprocess_env(), capture_output=True, text=True, timeout=60, check=False,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert help_run.returncode == 0 and "--print-config" in help_run.stdout
 
@@ -82,5 +98,12 @@ def test_without_a_script_the_interpreter_runs_the_module(tmp_path, monkeypatch)
     snippet, _ = mcp_config.render("codex", SimpleNamespace(root=str(tmp_path), index_dir=str(tmp_path / "i")))
     table = tomllib.loads(snippet)["mcp_servers"]["symscope"]
     assert table["command"] == str(fake_python)
-    assert table["args"] == ["-m", "lsp_server", "mcp", "--root", str(tmp_path.resolve()),
-                             "--index-dir", str((tmp_path / "i").resolve())]
+    assert table["args"] == [
+        "-m",
+        "lsp_server",
+        "mcp",
+        "--root",
+        str(tmp_path.resolve()),
+        "--index-dir",
+        str((tmp_path / "i").resolve()),
+    ]

@@ -46,17 +46,53 @@ def traversal_corpus(tmp: Path) -> list[str]:
     root = tmp / "ws"
     canary = str(tmp / "canary.py")
     return [
-        "../canary.py", "../../canary.py", "./../canary.py", "pkg/../../canary.py", "pkg/../../../canary.py",
-        canary, "/" + canary, "//" + canary.lstrip("/"), f"{root}/../canary.py", f"{root}/pkg/../../canary.py",
-        f"{root}-secret/canary.py", "../ws-secret/canary.py", str(tmp / "ws-secret" / "canary.py"),
-        "link_out.py", "linkdir/canary.py", "pkg/link_up/canary.py", f"{root}/link_out.py",
-        "%2e%2e/canary.py", "%2e%2e%2fcanary.py", "..%2fcanary.py", "..%252fcanary.py", "%2E%2E/canary.py",
-        f"file://{canary}", f"file://{quote(canary)}", f"file://localhost{canary}", f"file://evil.example{canary}",
-        f"file://{root}/%2e%2e/canary.py", f"file://{root}/..%2fcanary.py", f"file:{canary}",
-        "pkg/config.py\x00../../canary.py", "../canary.py\x00", "pkg/config.py%00../../canary.py",
-        "..\\canary.py", "....//canary.py", "..../canary.py", "\uff0e\uff0e/canary.py", "\u2025/canary.py",
-        f"/proc/self/root{canary}", "~/../canary.py", " ../canary.py ", "../canary.py/.", "/etc/passwd",
-        "", " ", ".", "..", "/",
+        "../canary.py",
+        "../../canary.py",
+        "./../canary.py",
+        "pkg/../../canary.py",
+        "pkg/../../../canary.py",
+        canary,
+        "/" + canary,
+        "//" + canary.lstrip("/"),
+        f"{root}/../canary.py",
+        f"{root}/pkg/../../canary.py",
+        f"{root}-secret/canary.py",
+        "../ws-secret/canary.py",
+        str(tmp / "ws-secret" / "canary.py"),
+        "link_out.py",
+        "linkdir/canary.py",
+        "pkg/link_up/canary.py",
+        f"{root}/link_out.py",
+        "%2e%2e/canary.py",
+        "%2e%2e%2fcanary.py",
+        "..%2fcanary.py",
+        "..%252fcanary.py",
+        "%2E%2E/canary.py",
+        f"file://{canary}",
+        f"file://{quote(canary)}",
+        f"file://localhost{canary}",
+        f"file://evil.example{canary}",
+        f"file://{root}/%2e%2e/canary.py",
+        f"file://{root}/..%2fcanary.py",
+        f"file:{canary}",
+        "pkg/config.py\x00../../canary.py",
+        "../canary.py\x00",
+        "pkg/config.py%00../../canary.py",
+        "..\\canary.py",
+        "....//canary.py",
+        "..../canary.py",
+        "\uff0e\uff0e/canary.py",
+        "\u2025/canary.py",
+        f"/proc/self/root{canary}",
+        "~/../canary.py",
+        " ../canary.py ",
+        "../canary.py/.",
+        "/etc/passwd",
+        "",
+        " ",
+        ".",
+        "..",
+        "/",
     ]
 
 
@@ -85,18 +121,25 @@ async def test_traversal_corpus_leaks_nothing_in_process(served):
                 assert err, (tool, path, text)
                 assert not _leaks(text, data), (tool, path)
         # The canary is nowhere in search either.
-        for tool, args in [("search_code", {"query": "canary function outside the root"}),
-                           ("search_code", {"query": "canary", "path": "../*"}),
-                           ("find_symbol", {"name": "canary_function"})]:
+        for tool, args in [
+            ("search_code", {"query": "canary function outside the root"}),
+            ("search_code", {"query": "canary", "path": "../*"}),
+            ("find_symbol", {"name": "canary_function"}),
+        ]:
             err, data, text = await call(client, tool, **args)
             assert not err and not _leaks(text, data)
 
 
 async def test_refusals_name_the_reason(served):
     async with Client(served.server) as client:
-        for path, why in [("../canary.py", "outside the workspace"), ("link_out.py", "outside the workspace"),
-                          (f"{served.root}-secret/canary.py", "outside the workspace"),
-                          ("pkg/config.py\x00x", "NUL"), (".env", "ignored"), ("missing.py", "not an indexed file")]:
+        for path, why in [
+            ("../canary.py", "outside the workspace"),
+            ("link_out.py", "outside the workspace"),
+            (f"{served.root}-secret/canary.py", "outside the workspace"),
+            ("pkg/config.py\x00x", "NUL"),
+            (".env", "ignored"),
+            ("missing.py", "not an indexed file"),
+        ]:
             err, _, text = await call(client, "file_outline", path=path)
             assert err and why in text, (path, text)
 
@@ -110,8 +153,11 @@ async def test_ignored_files_are_never_served(served):
                 for tool, args in _calls(path):
                     err, data, text = await call(client, tool, **args)
                     assert err and not _leaks(text, data), (tool, path)
-        for tool, args in [("search_code", {"query": "secret hook ignored generated API key token"}),
-                           ("find_symbol", {"name": "ignored_function"}), ("find_symbol", {"name": "secret_hook"})]:
+        for tool, args in [
+            ("search_code", {"query": "secret hook ignored generated API key token"}),
+            ("find_symbol", {"name": "ignored_function"}),
+            ("find_symbol", {"name": "secret_hook"}),
+        ]:
             err, data, text = await call(client, tool, **args)
             assert not err and not _leaks(text, data)
 
@@ -142,10 +188,25 @@ def test_confinement_alone_refuses_every_escape(served):
     canary = str(tmp / "canary.py")
     ws = Workspace(root, _IndexKnowingEverything())
     escapes = [
-        "../canary.py", "pkg/../../canary.py", canary, f"{root}-secret/canary.py", "../ws-secret/canary.py",
-        "link_out.py", "linkdir/canary.py", "pkg/link_up/canary.py", f"file://{canary}", f"file://{quote(canary)}",
-        f"file://{root}/%2e%2e/canary.py", f"/proc/self/root{canary}", "pkg/config.py\x00../../canary.py",
-        ".env", ".git/config", f"file://evil.example{canary}", "", ".", "/",
+        "../canary.py",
+        "pkg/../../canary.py",
+        canary,
+        f"{root}-secret/canary.py",
+        "../ws-secret/canary.py",
+        "link_out.py",
+        "linkdir/canary.py",
+        "pkg/link_up/canary.py",
+        f"file://{canary}",
+        f"file://{quote(canary)}",
+        f"file://{root}/%2e%2e/canary.py",
+        f"/proc/self/root{canary}",
+        "pkg/config.py\x00../../canary.py",
+        ".env",
+        ".git/config",
+        f"file://evil.example{canary}",
+        "",
+        ".",
+        "/",
     ]
     for path in escapes:
         with pytest.raises(PathRefused):
@@ -183,8 +244,10 @@ async def test_indexed_file_later_replaced_by_a_symlink_out_is_refused(tmp_path)
         (root / "swap.py").unlink()
         os.symlink(tmp_path / "canary.py", root / "swap.py")
         async with Client(s.server) as client:
-            for tool, args in _calls("swap.py") + [("search_code", {"query": "swapped"}),
-                                                   ("find_symbol", {"name": "swapped"})]:
+            for tool, args in _calls("swap.py") + [
+                ("search_code", {"query": "swapped"}),
+                ("find_symbol", {"name": "swapped"}),
+            ]:
                 _, data, text = await call(client, tool, **args)
                 assert not _leaks(text, data), tool
             _, data, _ = await call(client, "find_symbol", name="swapped")
@@ -195,8 +258,14 @@ async def test_indexed_file_later_replaced_by_a_symlink_out_is_refused(tmp_path)
 
 async def test_symlink_inside_the_root_and_absolute_paths_inside_work(served):
     async with Client(served.server) as client:
-        for path in ("alias.py", str(served.root / "pkg" / "config.py"), f"file://{served.root}/pkg/config.py",
-                     "pkg/./config.py", "web/../pkg/config.py", f"file://{quote(str(served.root))}/pkg/config.py"):
+        for path in (
+            "alias.py",
+            str(served.root / "pkg" / "config.py"),
+            f"file://{served.root}/pkg/config.py",
+            "pkg/./config.py",
+            "web/../pkg/config.py",
+            f"file://{quote(str(served.root))}/pkg/config.py",
+        ):
             err, data, text = await call(client, "get_symbol", path=path, name="load_config")
             assert not err, (path, text)
             assert data["path"] == "pkg/config.py" and "json.load" in data["source"]["text"]
@@ -218,7 +287,9 @@ async def test_traversal_over_streamable_http_leaks_nothing(served):
 # -- HTTP guard ---------------------------------------------------------------------------------
 
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
 }
 
@@ -226,9 +297,16 @@ INIT = {
 def _post(port: int, headers: dict[str, str]) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("POST", "/mcp", body=json.dumps(INIT), headers={
-            "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers,
-        })
+        conn.request(
+            "POST",
+            "/mcp",
+            body=json.dumps(INIT),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+                **headers,
+            },
+        )
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")
     finally:
@@ -280,7 +358,9 @@ async def test_bearer_token_is_required_when_set(served):
         assert _post(thread.port, {**host, "Authorization": f"Basic {token}"})[0] == 401
         assert _post(thread.port, {**host, "Authorization": f"Bearer {token}"})[0] == 200
         # The foreign-origin check comes first, token or not.
-        assert _post(thread.port, {**host, "Origin": "http://evil.example", "Authorization": f"Bearer {token}"})[0] == 403
+        assert (
+            _post(thread.port, {**host, "Origin": "http://evil.example", "Authorization": f"Bearer {token}"})[0] == 403
+        )
         # A real client with the header works.
         async with (
             httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http,
@@ -307,7 +387,11 @@ def test_http_binds_loopback_and_refuses_other_addresses_without_a_token(served)
 def test_cli_refuses_non_loopback_http_without_token(served, tmp_path):
     done = subprocess.run(
         mcp_command(served.root, tmp_path / "idx", "--http", "0.0.0.0:0"),
-        check=False, capture_output=True, text=True, timeout=60, env=subprocess_env(SYMSCOPE_MCP_TOKEN=""),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(SYMSCOPE_MCP_TOKEN=""),
     )
     assert done.returncode != 0 and "needs a bearer token" in done.stderr
     assert done.stdout == ""
@@ -348,8 +432,11 @@ async def test_guard_alone_rejects_foreign_host_and_origin(headers, status):
     reached.clear()
     await token_guard({"type": "http", "headers": [(b"host", f"localhost:{port}".encode())]}, None, send)
     assert sent[0]["status"] == 401 and not reached
-    await token_guard({"type": "http", "headers": [(b"host", f"localhost:{port}".encode()),
-                                                   (b"authorization", b"Bearer t0k")]}, None, send)
+    await token_guard(
+        {"type": "http", "headers": [(b"host", f"localhost:{port}".encode()), (b"authorization", b"Bearer t0k")]},
+        None,
+        send,
+    )
     assert reached
 
 
@@ -390,17 +477,32 @@ def _rpc(proc, message: dict, want_id=None, timeout=30.0) -> dict | None:
 
 
 GARBAGE = [
-    b"this is not json\n", b"{\n", b"}\n", b"[]\n", b"null\n", b"42\n", b'"just a string"\n',
-    b'{"jsonrpc": "2.0"}\n', b'{"jsonrpc": "1.0", "id": 5, "method": "tools/list"}\n',
-    b'{"jsonrpc": "2.0", "id": 6, "method": 7}\n', b"\xff\xfe\x00\x01 binary \x80\x81\n",
-    b"\x00\x00\x00\n", b"Content-Length: 52\r\n\r\n", b"x" * 200_000 + b"\n", b"\n", b"\r\n",
+    b"this is not json\n",
+    b"{\n",
+    b"}\n",
+    b"[]\n",
+    b"null\n",
+    b"42\n",
+    b'"just a string"\n',
+    b'{"jsonrpc": "2.0"}\n',
+    b'{"jsonrpc": "1.0", "id": 5, "method": "tools/list"}\n',
+    b'{"jsonrpc": "2.0", "id": 6, "method": 7}\n',
+    b"\xff\xfe\x00\x01 binary \x80\x81\n",
+    b"\x00\x00\x00\n",
+    b"Content-Length: 52\r\n\r\n",
+    b"x" * 200_000 + b"\n",
+    b"\n",
+    b"\r\n",
 ]
 
 
 def test_garbage_on_stdio_does_not_kill_the_server(served, tmp_path):
     proc = subprocess.Popen(
-        mcp_command(served.root, served.index_dir, "--readonly"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=subprocess_env(),
+        mcp_command(served.root, served.index_dir, "--readonly"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
     )
     try:
         for junk in GARBAGE:
@@ -413,11 +515,27 @@ def test_garbage_on_stdio_does_not_kill_the_server(served, tmp_path):
             proc.stdin.write(junk)
         proc.stdin.flush()
         _rpc(proc, {"jsonrpc": "2.0", "id": 2, "method": "no/such/method"}, want_id=2)
-        bad = _rpc(proc, {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                          "params": {"name": "get_symbol", "arguments": {"path": {"not": "a string"}}}}, want_id=3)
+        bad = _rpc(
+            proc,
+            {
+                "jsonrpc": "2.0",
+                "id": 3,
+                "method": "tools/call",
+                "params": {"name": "get_symbol", "arguments": {"path": {"not": "a string"}}},
+            },
+            want_id=3,
+        )
         assert bad.get("error") or bad["result"]["isError"]
-        res = _rpc(proc, {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
-                          "params": {"name": "find_symbol", "arguments": {"name": "load_config"}}}, want_id=4)
+        res = _rpc(
+            proc,
+            {
+                "jsonrpc": "2.0",
+                "id": 4,
+                "method": "tools/call",
+                "params": {"name": "find_symbol", "arguments": {"name": "load_config"}},
+            },
+            want_id=4,
+        )
         assert res["result"]["structuredContent"]["results"][0]["name"] == "load_config"
         assert proc.poll() is None
     finally:

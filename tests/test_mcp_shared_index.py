@@ -58,11 +58,14 @@ async def test_lsp_writes_mcp_reads_then_takes_over(tmp_path: Path):
     lsp_process = lsp._server  # pygls keeps the subprocess here; we kill it later
     killed = False
     try:
-        await lsp.initialize_async(t.InitializeParams(
-            capabilities=t.ClientCapabilities(), root_uri=root.as_uri(),
-            workspace_folders=[t.WorkspaceFolder(uri=root.as_uri(), name="ws")],
-            initialization_options={"model": MODEL, "indexDir": str(index_dir)},
-        ))
+        await lsp.initialize_async(
+            t.InitializeParams(
+                capabilities=t.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                workspace_folders=[t.WorkspaceFolder(uri=root.as_uri(), name="ws")],
+                initialization_options={"model": MODEL, "indexDir": str(index_dir)},
+            )
+        )
         lsp.initialized(t.InitializedParams())
 
         async def lsp_ready():
@@ -82,25 +85,34 @@ async def test_lsp_writes_mcp_reads_then_takes_over(tmp_path: Path):
             path = root / "pkg" / "upload.py"
             uri = path.as_uri()
             original = path.read_text()
-            lsp.text_document_did_open(t.DidOpenTextDocumentParams(
-                t.TextDocumentItem(uri=uri, language_id="python", version=1, text=original)))
+            lsp.text_document_did_open(
+                t.DidOpenTextDocumentParams(t.TextDocumentItem(uri=uri, language_id="python", version=1, text=original))
+            )
             unsaved = original + "\n\ndef draft_only_in_the_editor():\n    return 0\n"
-            lsp.text_document_did_change(t.DidChangeTextDocumentParams(
-                t.VersionedTextDocumentIdentifier(uri=uri, version=2),
-                [t.TextDocumentContentChangeWholeDocument(text=unsaved)]))
+            lsp.text_document_did_change(
+                t.DidChangeTextDocumentParams(
+                    t.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                    [t.TextDocumentContentChangeWholeDocument(text=unsaved)],
+                )
+            )
 
             # A saved edit reaches the shared index, and the MCP reader sees it.
-            saved = original + "\n\ndef compress_payload(data):\n    \"\"\"Shrink a payload before upload.\"\"\"\n    return data\n"
+            saved = (
+                original
+                + '\n\ndef compress_payload(data):\n    """Shrink a payload before upload."""\n    return data\n'
+            )
             path.write_text(saved)
-            lsp.text_document_did_change(t.DidChangeTextDocumentParams(
-                t.VersionedTextDocumentIdentifier(uri=uri, version=3),
-                [t.TextDocumentContentChangeWholeDocument(text=saved)]))
+            lsp.text_document_did_change(
+                t.DidChangeTextDocumentParams(
+                    t.VersionedTextDocumentIdentifier(uri=uri, version=3),
+                    [t.TextDocumentContentChangeWholeDocument(text=saved)],
+                )
+            )
             lsp.text_document_did_save(t.DidSaveTextDocumentParams(t.TextDocumentIdentifier(uri), text=saved))
             saved_at = time.monotonic()
             hits = await _wait(lambda: _find(mcp, "compress_payload"), 10, "the saved function over MCP")
             seen_after = time.monotonic() - saved_at
             assert hits[0]["path"] == "pkg/upload.py"
-            print(f"MCP reader saw the LSP's saved change after {seen_after:.3f}s")
             assert seen_after < 3.0, f"the MCP reader saw the LSP's commit only after {seen_after:.2f}s"
             err, data, _ = await call(mcp, "get_symbol", path="pkg/upload.py", name="compress_payload")
             assert not err and "Shrink a payload" in data["source"]["text"]
@@ -135,10 +147,13 @@ async def test_language_server_hosts_the_mcp_endpoint(tmp_path: Path):
     lsp = LanguageClient("hosted-mcp-test", "0")
     await lsp.start_io(sys.executable, "-m", "lsp_server", "lsp", "--mcp-port", str(port), env=env)
     try:
-        await lsp.initialize_async(t.InitializeParams(
-            capabilities=t.ClientCapabilities(), root_uri=root.as_uri(),
-            initialization_options={"model": MODEL, "indexDir": str(tmp_path / "idx")},
-        ))
+        await lsp.initialize_async(
+            t.InitializeParams(
+                capabilities=t.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                initialization_options={"model": MODEL, "indexDir": str(tmp_path / "idx")},
+            )
+        )
         lsp.initialized(t.InitializedParams())
 
         async def lsp_ready():
@@ -162,7 +177,9 @@ async def test_language_server_hosts_the_mcp_endpoint(tmp_path: Path):
             err, _, text = await call(mcp, "file_outline", path="../../etc/passwd")
             assert err and "outside the workspace" in text
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("POST", "/mcp", body="{}", headers={"Host": f"evil.example:{port}", "Content-Type": "application/json"})
+        conn.request(
+            "POST", "/mcp", body="{}", headers={"Host": f"evil.example:{port}", "Content-Type": "application/json"}
+        )
         assert conn.getresponse().status == 421
         conn.close()
     finally:

@@ -18,15 +18,17 @@ HOT_CALLERS = 120
 
 EXTRA_FILES = {
     # A class too large for one default outline, with docstrings that would bloat an answer.
-    "big/many.py": "class Registry:\n    \"\"\"Holds every handler.\"\"\"\n\n" + "".join(
+    "big/many.py": 'class Registry:\n    """Holds every handler."""\n\n'
+    + "".join(
         f"    def handler_number_{i}(self, request, response, *, retries=3, timeout=30.0):\n"
-        f"        \"\"\"Handle request kind {i}.\"\"\"\n        return hot_path(request, {i})\n\n"
+        f'        """Handle request kind {i}."""\n        return hot_path(request, {i})\n\n'
         for i in range(BIG_CLASS_METHODS)
-    ) + "\n\ndef hot_path(request, n):\n    return n\n",
+    )
+    + "\n\ndef hot_path(request, n):\n    return n\n",
     # A function far longer than one default answer.
-    "big/long.py": "def very_long_function(x):\n" + "".join(
-        f"    x = x + {i}  # step {i} of the long computation\n" for i in range(LONG_FUNCTION_LINES)
-    ) + "    return x\n",
+    "big/long.py": "def very_long_function(x):\n"
+    + "".join(f"    x = x + {i}  # step {i} of the long computation\n" for i in range(LONG_FUNCTION_LINES))
+    + "    return x\n",
     # Form feeds and U+2028 are not line ends for the parser, so not for get_symbol either.
     "odd/breaks.py": "x = 1  # \x0c form feed\ns = 'a\u2028b'\r\n\n\ndef after_odd_breaks():\n    return s\n",
     # Many callers of one function, spread over files.
@@ -49,7 +51,14 @@ async def test_tools_are_listed_with_descriptions_schemas_and_read_only_hints(se
     async with Client(served.server) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == {
-            "search_code", "find_symbol", "get_symbol", "file_outline", "callers", "callees", "search_text", "related_code",
+            "search_code",
+            "find_symbol",
+            "get_symbol",
+            "file_outline",
+            "callers",
+            "callees",
+            "search_text",
+            "related_code",
             "index_status",
         }
         for tool in tools.values():
@@ -59,7 +68,13 @@ async def test_tools_are_listed_with_descriptions_schemas_and_read_only_hints(se
         props = tools["search_code"].input_schema["properties"]
         assert props["limit"]["maximum"] == 200 and props["max_tokens"]["maximum"] == 50_000
         assert tools["search_code"].input_schema["required"] == ["query"]
-        assert set(tools["get_symbol"].input_schema["properties"]) >= {"path", "name", "line", "include_body", "max_tokens"}
+        assert set(tools["get_symbol"].input_schema["properties"]) >= {
+            "path",
+            "name",
+            "line",
+            "include_body",
+            "max_tokens",
+        }
 
 
 async def test_search_code_returns_located_explained_results(served):
@@ -80,7 +95,9 @@ async def test_search_code_filters(served):
         _, data, _ = await call(client, "search_code", query="user name", lang="javascript")
         assert data["results"] and {r["language"] for r in data["results"]} == {"javascript"}
         _, data, _ = await call(client, "search_code", query="config", path="pkg/**", kind="function")
-        assert data["results"] and all(r["path"].startswith("pkg/") and r["kind"] == "function" for r in data["results"])
+        assert data["results"] and all(
+            r["path"].startswith("pkg/") and r["kind"] == "function" for r in data["results"]
+        )
 
 
 async def test_find_symbol_fuzzy(served):
@@ -98,7 +115,9 @@ async def test_get_symbol_by_name_and_by_line(served):
         err, data, _ = await call(client, "get_symbol", path="pkg/upload.py", name="UploadClient.retry_upload")
         assert not err
         assert data["source"] == {
-            "path": "pkg/upload.py", "start_line": 7, "end_line": 11,
+            "path": "pkg/upload.py",
+            "start_line": 7,
+            "end_line": 11,
             "text": "    def retry_upload(self, data, attempts=3):\n        for _ in range(attempts):\n"
             "            if self.send_chunk(data):\n                return True\n        return False",
         }
@@ -138,7 +157,11 @@ async def test_callers_and_callees_label_how_edges_were_resolved(served):
     async with Client(served.server) as client:
         _, data, _ = await call(client, "callees", symbol="UploadClient.retry_upload")
         (edge,) = data["edges"]
-        assert (edge["qualified_name"], edge["resolution"], edge["call_line"]) == ("UploadClient.send_chunk", "same-file", 9)
+        assert (edge["qualified_name"], edge["resolution"], edge["call_line"]) == (
+            "UploadClient.send_chunk",
+            "same-file",
+            9,
+        )
         _, data, _ = await call(client, "callers", symbol="load_config", path="pkg/config.py")
         assert data["symbol"]["path"] == "pkg/config.py"
         edge = next(e for e in data["edges"] if e["name"] == "send_chunk")
@@ -271,7 +294,10 @@ async def test_the_tool_list_stays_small(served):
     """Every agent session pays for tools/list in its context: under 2,500 tokens (~4 chars each)."""
     async with Client(served.server) as client:
         tools = (await client.list_tools()).tools
-    size = sum(len(json.dumps(t.model_dump(mode="json", exclude_none=True, by_alias=True), separators=(",", ":"))) for t in tools)
+    size = sum(
+        len(json.dumps(t.model_dump(mode="json", exclude_none=True, by_alias=True), separators=(",", ":")))
+        for t in tools
+    )
     assert size < 10_000, size
     # The compact form still tells a client what every tool takes and answers.
     for tool in tools:

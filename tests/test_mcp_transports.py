@@ -90,7 +90,11 @@ def inspector() -> Path:
             (folder / "package.json").write_text('{"private": true}\n')
         done = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}"],
-            cwd=folder, check=False, capture_output=True, text=True, timeout=900,
+            cwd=folder,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         assert done.returncode == 0 and bin_path.exists(), f"npm install failed:\n{done.stderr[-3000:]}"
     return bin_path
@@ -98,8 +102,13 @@ def inspector() -> Path:
 
 def run_inspector(inspector: Path, target: list[str], *method: str) -> dict:
     done = subprocess.run(
-        [str(inspector), "--cli", *target, *method], check=False, capture_output=True, text=True, timeout=180,
-        env=subprocess_env(), cwd=inspector.parents[2],
+        [str(inspector), "--cli", *target, *method],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=subprocess_env(),
+        cwd=inspector.parents[2],
     )
     assert done.returncode == 0, f"inspector exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     return json.loads(done.stdout)
@@ -109,14 +118,29 @@ def _check_inspector_answers(inspector: Path, target: list[str]) -> None:
     listed = run_inspector(inspector, target, "--method", "tools/list")
     assert {t["name"] for t in listed["tools"]} >= {"search_code", "find_symbol", "get_symbol", "index_status"}
     found = run_inspector(
-        inspector, target, "--method", "tools/call", "--tool-name", "search_code",
-        "--tool-arg", "query=read settings file", "--tool-arg", "limit=3",
+        inspector,
+        target,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "search_code",
+        "--tool-arg",
+        "query=read settings file",
+        "--tool-arg",
+        "limit=3",
     )
     assert found["isError"] is False
     hits = found["structuredContent"]["results"]
     assert 1 <= len(hits) <= 3 and hits[0]["qualified_name"] == "load_config"
     refused = run_inspector(
-        inspector, target, "--method", "tools/call", "--tool-name", "file_outline", "--tool-arg", "path=../../etc/passwd",
+        inspector,
+        target,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "file_outline",
+        "--tool-arg",
+        "path=../../etc/passwd",
     )
     assert refused["isError"] is True  # exit 0 with isError: the JSON is what tells
     unknown = run_inspector(inspector, target, "--method", "tools/call", "--tool-name", "no_such_tool")
@@ -138,7 +162,11 @@ def test_inspector_cli_over_http(inspector, workspace):
 def test_module_entry_point_is_the_cli():
     done = subprocess.run(
         [sys.executable, "-m", "lsp_server", "mcp", "--help"],
-        check=False, capture_output=True, text=True, env=subprocess_env(), timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
     )
     assert done.returncode == 0 and "--http" in done.stdout and "SYMSCOPE_MCP_TOKEN" in done.stdout
 

@@ -32,19 +32,25 @@ def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
     (second / "symscope.toml").write_text("# a second root\n")
     (second / "lib" / "inventory.py").write_text("def reserve_stock(item, count):\n    return count\n")
     env = server_env(tmp_path)
-    env.update({
-        "SYMSCOPE_REPO": str(REPO),
-        "SYMSCOPE_PYTHON": sys.executable,
-        "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
-        "SYMSCOPE_FILE": "pkg/upload.py",
-        "SYMSCOPE_SECOND_FILE": str(second / "lib" / "inventory.py"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    })
+    env.update(
+        {
+            "SYMSCOPE_REPO": str(REPO),
+            "SYMSCOPE_PYTHON": sys.executable,
+            "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
+            "SYMSCOPE_FILE": "pkg/upload.py",
+            "SYMSCOPE_SECOND_FILE": str(second / "lib" / "inventory.py"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        }
+    )
     proc = subprocess.run(
         [_nvim(), "--clean", "--headless", "-c", f"luafile {REPO / 'tests/nvim/smoke.lua'}"],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=120,
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no report from nvim (rc {proc.returncode}); stderr: {proc.stderr[-2000:]}"

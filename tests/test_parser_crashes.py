@@ -167,7 +167,9 @@ def test_update_files_records_a_crash_and_keeps_the_rest(tmp_path: Path, faulty_
 
 def _cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = server_env(home) | FAULTS
-    return subprocess.run([sys.executable, "-m", "lsp_server", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lsp_server", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _workspace(root: Path) -> Path:
@@ -208,7 +210,9 @@ def test_cli_index_skips_crashers_once_and_indexes_them_when_fixed(tmp_path: Pat
     assert "crashed    app/broken.py: parser crashed (signal 6: SIGABRT)" in status.stdout
 
     (root / "app/broken.py").write_text("def repaired():\n    return 1\n")
-    third = json.loads(_cli("index", str(root), "--index-dir", str(index_dir), "--no-embed", "--json", home=tmp_path).stdout)
+    third = json.loads(
+        _cli("index", str(root), "--index-dir", str(index_dir), "--no-embed", "--json", home=tmp_path).stdout
+    )
     assert third["changed"] == 1
     assert not any(f.startswith("app/broken.py") for f in third["parser_failures"])
     found = _cli("symbols", "repaired", "--root", str(root), "--index-dir", str(index_dir), "--json", home=tmp_path)
@@ -223,6 +227,7 @@ def test_cli_outline_reports_a_crash_and_exits_zero(tmp_path: Path):
 
 
 # -- the language server (pytest-lsp) --------------------------------------------------------------
+
 
 @pytest_lsp.fixture(
     config=ClientServerConfig(
@@ -250,15 +255,21 @@ async def crash_client(lsp_client: LanguageClient, tmp_path_factory):
 
 def _did_open(client, rel: str, text: str, language: str) -> str:
     uri = (client.root / rel).as_uri()
-    client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+    client.text_document_did_open(
+        t.DidOpenTextDocumentParams(t.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
+    )
     return uri
 
 
 def _insert(client, uri: str, version: int, text: str, line: int = 0) -> None:
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[t.TextDocumentContentChangePartial(range=t.Range(t.Position(line, 0), t.Position(line, 0)), text=text)],
-    ))
+    client.text_document_did_change(
+        t.DidChangeTextDocumentParams(
+            text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                t.TextDocumentContentChangePartial(range=t.Range(t.Position(line, 0), t.Position(line, 0)), text=text)
+            ],
+        )
+    )
 
 
 async def _outline_names(client, uri: str) -> list[str]:
@@ -308,10 +319,14 @@ async def test_language_server_lives_through_a_crashing_buffer(crash_client: Lan
     broken = _did_open(client, "app/util.js", "symscope-fault:abort\n" + GOOD_FILES["app/util.js"], "javascript")
     assert await _outline_names(client, broken) == ["formatDate"]
     # Removing the marker makes the buffer parse again.
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=3),
-        content_changes=[t.TextDocumentContentChangePartial(range=t.Range(t.Position(0, 0), t.Position(1, 0)), text="")],
-    ))
+    client.text_document_did_change(
+        t.DidChangeTextDocumentParams(
+            text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=3),
+            content_changes=[
+                t.TextDocumentContentChangePartial(range=t.Range(t.Position(0, 0), t.Position(1, 0)), text="")
+            ],
+        )
+    )
     assert await _outline_names(client, uri) == ["Draft", "save"]
     status = await request(client, "symscope/status", {})
     assert not any(f.startswith("app/draft.py") for f in status["parserFailures"])
@@ -327,15 +342,25 @@ def test_neovim_session_survives_a_crashing_buffer(tmp_path: Path):
     root = _workspace(tmp_path / "ws")
     (root / "symscope.toml").write_text("# the workspace root for Neovim's root_markers\n")
     env = server_env(tmp_path) | FAULTS
-    env.update({
-        "SYMSCOPE_REPO": str(REPO), "SYMSCOPE_PYTHON": sys.executable, "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
-        "SYMSCOPE_FILE": "app/service.py", "SYMSCOPE_OTHER_FILE": "app/util.js",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-    })
+    env.update(
+        {
+            "SYMSCOPE_REPO": str(REPO),
+            "SYMSCOPE_PYTHON": sys.executable,
+            "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
+            "SYMSCOPE_FILE": "app/service.py",
+            "SYMSCOPE_OTHER_FILE": "app/util.js",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        }
+    )
     proc = subprocess.run(
         [_nvim(), "--clean", "--headless", "-c", f"luafile {REPO / 'tests/nvim/crash.lua'}"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no report from nvim (rc {proc.returncode}); stderr: {proc.stderr[-2000:]}"
@@ -352,7 +377,18 @@ async def test_mcp_server_lives_through_crashing_files(tmp_path: Path):
     from mcp import Client, StdioServerParameters
 
     root = _workspace(tmp_path / "ws")
-    cmd = [sys.executable, "-m", "lsp_server", "mcp", "--root", str(root), "--index-dir", str(tmp_path / "index"), "--model", "hashing:64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lsp_server",
+        "mcp",
+        "--root",
+        str(root),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "--model",
+        "hashing:64",
+    ]
     env = server_env(tmp_path) | FAULTS
     async with Client(StdioServerParameters(command=cmd[0], args=cmd[1:], env=env)) as mcp:
         status = (await mcp.call_tool("index_status", {})).structured_content

@@ -85,7 +85,7 @@ FILES = {
             return title.lower()
         ''',
     # four exact `get` hits in one file, a near miss in another
-    "models/getters.py": '''
+    "models/getters.py": """
         class Alpha:
             def get(self, key):
                 return key
@@ -104,7 +104,7 @@ FILES = {
         class Delta:
             def get(self, key):
                 return key
-        ''',
+        """,
     "models/values.py": '''
         def get_value(store, key):
             """Get a value from the store."""
@@ -224,8 +224,19 @@ def test_tests_rank_below_the_code_they_exercise(searcher):
 
 def _brief(path: str, name: str, kind: str) -> SymbolBrief:
     return SymbolBrief(
-        rowid=0, symbol_id=f"{path}:{name}", path=path, language="python", name=name, qualified_name=name,
-        kind=kind, container=None, signature="", text_hash=name, container_doc=None, pending=False, start_line=1,
+        rowid=0,
+        symbol_id=f"{path}:{name}",
+        path=path,
+        language="python",
+        name=name,
+        qualified_name=name,
+        kind=kind,
+        container=None,
+        signature="",
+        text_hash=name,
+        container_doc=None,
+        pending=False,
+        start_line=1,
     )
 
 
@@ -237,7 +248,10 @@ def _rank(opts: RankingOptions, query: str, shape: str, pool: list[tuple[SymbolB
 
 def test_definitions_rank_above_mentions_for_questions():
     # The variable fuses 1.5x higher than the function: the older kind prior (x0.8) left it first.
-    pool = [(_brief("app/limits.py", "retry_limit", "variable"), 0.030), (_brief("app/send.py", "send_again", "function"), 0.020)]
+    pool = [
+        (_brief("app/limits.py", "retry_limit", "variable"), 0.030),
+        (_brief("app/send.py", "send_again", "function"), 0.020),
+    ]
     question = "how often is a send tried again"
     assert _rank(ALL_ON, question, "natural", pool) == ["send_again", "retry_limit"]
     assert _rank(ALL_ON.without("definitions_first"), question, "natural", pool) == ["retry_limit", "send_again"]
@@ -273,7 +287,8 @@ def test_copies_of_one_api_collapse_into_one_result(searcher):
         assert fetch_on[0].also_in == [other]
         assert "copies collapsed" in fetch_on[0].why
         assert [r.path for r in off if r.qualified_name == "Client.fetch_page"] in (
-            ["api/v1/client.py", "api/v2/client.py"], ["api/v2/client.py", "api/v1/client.py"]
+            ["api/v1/client.py", "api/v2/client.py"],
+            ["api/v2/client.py", "api/v1/client.py"],
         )
         assert all(r.also_in == [] for r in off)
 
@@ -346,11 +361,20 @@ def test_relevance_is_monotone_in_the_raw_score():
 def test_a_query_reads_the_index_in_few_round_trips(searcher, monkeypatch):
     calls: list[str] = []
     ix = searcher.index
-    for name in ("exact", "lexical", "symbol_ids_for_rowids", "lexical_words", "pending_ids", "get_symbols",
-                 "lexical_candidates", "briefs", "vector_search"):
+    for name in (
+        "exact",
+        "lexical",
+        "symbol_ids_for_rowids",
+        "lexical_words",
+        "pending_ids",
+        "get_symbols",
+        "lexical_candidates",
+        "briefs",
+        "vector_search",
+    ):
         original = getattr(ix, name)
         monkeypatch.setattr(ix, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
     assert searcher.search("make a slug from a title", 5)
-    assert sorted(calls) == sorted(["lexical_candidates", "vector_search", "briefs", "get_symbols"]) or sorted(calls) == sorted(
-        ["lexical_candidates", "vector_search", "get_symbols"]
-    )
+    assert sorted(calls) == sorted(["lexical_candidates", "vector_search", "briefs", "get_symbols"]) or sorted(
+        calls
+    ) == sorted(["lexical_candidates", "vector_search", "get_symbols"])

@@ -98,7 +98,9 @@ def test_name_table_ranks_fuzzy_matches():
     table = NameTable(0, rows)
 
     def top(q, **kw):
-        return [rowid for rowid, _, _ in table.match(q, 10, lang=kw.get("lang"), kind=kw.get("kind"), path=kw.get("path"))]
+        return [
+            rowid for rowid, _, _ in table.match(q, 10, lang=kw.get("lang"), kind=kw.get("kind"), path=kw.get("path"))
+        ]
 
     assert top("ldcfg")[0] == 1  # abbreviation across word parts
     assert set(top("ldcfg")[:3]) == {1, 2, 3}
@@ -217,8 +219,19 @@ def test_results_carry_location_signature_snippet(searcher):
     assert "pub fn extract_symbols" in r.signature
     assert "extract_symbols" in r.snippet
     assert r.freshness == "indexed"
-    assert set(r.to_dict()) >= {"path", "name", "qualified_name", "kind", "language", "start_line",
-                                "end_line", "score", "signature", "snippet", "why"}
+    assert set(r.to_dict()) >= {
+        "path",
+        "name",
+        "qualified_name",
+        "kind",
+        "language",
+        "start_line",
+        "end_line",
+        "score",
+        "signature",
+        "snippet",
+        "why",
+    }
 
 
 def test_expansion_along_calls(searcher):
@@ -305,7 +318,9 @@ def test_real_default_model_end_to_end(tmp_path):
         assert stats.embedded == stats.symbols > 0 and not stats.errors
         status = ix.status()
         assert status.vectors == status.symbols and status.model_id == embedder.model_id
-        assert ix.vectors.vectors(embedder.model_id)[next(iter(ix.iter_symbols())).symbol_id][1].shape == (embedder.dim,)
+        assert ix.vectors.vectors(embedder.model_id)[next(iter(ix.iter_symbols())).symbol_id][1].shape == (
+            embedder.dim,
+        )
         s = Searcher(ix, embedder)
         assert "load_config" in names(s.search("read the settings file from disk", 3))
         assert "getUserName" in names(s.search("display name of a person", 3))

@@ -25,7 +25,7 @@ from lsp_server.text_search import TextSearchError, search_text
 
 EXTRA = {
     "conf/settings.py": 'TIMEOUT = int(os.environ.get("UPLOAD_TIMEOUT_SECONDS", "30"))\n\n\ndef read_timeout():\n'
-    '    # falls back to UPLOAD_TIMEOUT_SECONDS when unset\n    return TIMEOUT\n',
+    "    # falls back to UPLOAD_TIMEOUT_SECONDS when unset\n    return TIMEOUT\n",
     "big/aaaa.py": "x = '" + "a" * 200_000 + "'\n",
     "odd/emoji.py": 'def wave():\n    return "👋🌍 UPLOAD_TIMEOUT_SECONDS"\n',
 }
@@ -54,7 +54,10 @@ def test_literal_hits_carry_line_column_context_and_enclosing_symbol(indexed):
     assert comment.before == ["def read_timeout():"] and comment.after == ["    return TIMEOUT"]
     # Columns in characters for people, UTF-16 units and bytes for editors.
     assert emoji.column == len('    return "👋🌍 ') + 1
-    assert emoji.utf16_range[0] == len('    return "') + 4 + 1 and emoji.utf8_range[0] == len('    return "'.encode()) + 8 + 1
+    assert (
+        emoji.utf16_range[0] == len('    return "') + 4 + 1
+        and emoji.utf8_range[0] == len('    return "'.encode()) + 8 + 1
+    )
     assert found.truncated is None and not found.timed_out
 
 
@@ -80,7 +83,9 @@ def test_never_reads_what_the_index_does_not_cover(indexed):
     index, root, _ = indexed
     for pattern in (SECRET, "API_KEY", "remote", "secret_hook", "ignored_function", "generated"):
         found = search_text(index, pattern)
-        assert all(h.path not in HIDDEN_FILES and not h.path.startswith((".git/", "build/")) for h in found.hits), pattern
+        assert all(h.path not in HIDDEN_FILES and not h.path.startswith((".git/", "build/")) for h in found.hits), (
+            pattern
+        )
         assert all(SECRET not in h.text for h in found.hits), pattern
     assert "link_out.py" not in {h.path for h in search_text(index, "UPLOAD_TIMEOUT_SECONDS").hits}
     # An indexed file swapped for a link out of the root is refused until the index catches up.
@@ -115,11 +120,24 @@ def test_cli_grep(tmp_path: Path):
     root = make_workspace(tmp_path / "ws", {**SAMPLE_FILES, **EXTRA})
     env = subprocess_env(XDG_CACHE_HOME=str(tmp_path / "cache"))
     base = [sys.executable, "-m", "lsp_server", "grep", "--root", str(root), "--index-dir", str(tmp_path / "idx")]
-    out = subprocess.run([*base, "UPLOAD_TIMEOUT_SECONDS", "--path", "conf/**", "-C", "1"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [*base, "UPLOAD_TIMEOUT_SECONDS", "--path", "conf/**", "-C", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
-    assert "conf/settings.py:5:21:    # falls back to UPLOAD_TIMEOUT_SECONDS when unset  [function read_timeout]" in out.stdout
+    assert (
+        "conf/settings.py:5:21:    # falls back to UPLOAD_TIMEOUT_SECONDS when unset  [function read_timeout]"
+        in out.stdout
+    )
     assert "conf/settings.py-4-def read_timeout():" in out.stdout
-    data = json.loads(subprocess.run([*base, "load_config|save_config", "-e", "--json"], env=env, capture_output=True, text=True, timeout=60).stdout)
+    data = json.loads(
+        subprocess.run(
+            [*base, "load_config|save_config", "-e", "--json"], env=env, capture_output=True, text=True, timeout=60
+        ).stdout
+    )
     assert {h["symbol"] for h in data["hits"] if "symbol" in h} >= {"load_config", "save_config"}
     none = subprocess.run([*base, "no such text anywhere"], env=env, capture_output=True, text=True, timeout=60)
     assert none.returncode == 1 and none.stdout == ""
@@ -132,7 +150,11 @@ async def test_mcp_search_text_tool(tmp_path: Path):
     try:
         async with Client(served.server) as client:
             is_error, data, _ = await call(client, "search_text", pattern="UPLOAD_TIMEOUT_SECONDS", context=1)
-            assert not is_error and [h["path"] for h in data["hits"]] == ["conf/settings.py", "conf/settings.py", "odd/emoji.py"]
+            assert not is_error and [h["path"] for h in data["hits"]] == [
+                "conf/settings.py",
+                "conf/settings.py",
+                "odd/emoji.py",
+            ]
             assert data["hits"][1]["symbol"] == "read_timeout" and data["hits"][1]["before"] == ["def read_timeout():"]
             is_error, data, _ = await call(client, "search_text", pattern="def ", limit=1)
             assert not is_error and len(data["hits"]) == 1 and "more than 1" in data["truncated"]

@@ -120,15 +120,45 @@ class SymbolRecord:
 
     @classmethod
     def from_row(cls, row: Sequence) -> SymbolRecord:
-        (sid, path, language, name, qualified, kind, container, parent_id, start_line, end_line,
-         ranges, signature, doc, snippet, embed_text, text_hash) = row
+        (
+            sid,
+            path,
+            language,
+            name,
+            qualified,
+            kind,
+            container,
+            parent_id,
+            start_line,
+            end_line,
+            ranges,
+            signature,
+            doc,
+            snippet,
+            embed_text,
+            text_hash,
+        ) = row
         r16, sel16, r8, sel8, byte_range = json.loads(ranges)
         return cls(
-            symbol_id=sid, path=path, language=language, name=name, qualified_name=qualified,
-            kind=kind, container=container, start_line=start_line, end_line=end_line,
-            signature=signature, doc=doc, embed_text=embed_text, snippet=snippet,
-            text_hash=text_hash, parent_id=parent_id, range=tuple(r16),
-            selection_range=tuple(sel16), range_utf8=tuple(r8), selection_range_utf8=tuple(sel8),
+            symbol_id=sid,
+            path=path,
+            language=language,
+            name=name,
+            qualified_name=qualified,
+            kind=kind,
+            container=container,
+            start_line=start_line,
+            end_line=end_line,
+            signature=signature,
+            doc=doc,
+            embed_text=embed_text,
+            snippet=snippet,
+            text_hash=text_hash,
+            parent_id=parent_id,
+            range=tuple(r16),
+            selection_range=tuple(sel16),
+            range_utf8=tuple(r8),
+            selection_range_utf8=tuple(sel8),
             byte_range=tuple(byte_range),
         )
 
@@ -138,7 +168,9 @@ def innermost_at(records: Iterable[SymbolRecord], line: int) -> SymbolRecord | N
     starts last (records nest, so that is the inner one)."""
     best = None
     for r in sorted(records, key=lambda r: r.start_line):
-        if r.start_line <= line <= r.end_line and (best is None or r.end_line - r.start_line <= best.end_line - best.start_line):
+        if r.start_line <= line <= r.end_line and (
+            best is None or r.end_line - r.start_line <= best.end_line - best.start_line
+        ):
             best = r
     return best
 
@@ -273,9 +305,7 @@ class Index:
             raise
 
     @classmethod
-    def open(
-        cls, settings: Settings, *, embedder: Embedder | None = None, readonly: bool = False
-    ) -> Index:
+    def open(cls, settings: Settings, *, embedder: Embedder | None = None, readonly: bool = False) -> Index:
         """Open (creating if needed) the index of `settings.root`. Takes the writer lock unless
         `readonly` or another process holds it; `index.is_writer` says which."""
         return cls(settings, embedder, readonly)
@@ -352,9 +382,7 @@ class Index:
 
     def _require_writer(self) -> None:
         if not self.is_writer:
-            raise NotWriterError(
-                f"another process is the writer of {self.index_dir} (pid {self._lock.holder_hint()})"
-            )
+            raise NotWriterError(f"another process is the writer of {self.index_dir} (pid {self._lock.holder_hint()})")
 
     _TRANSIENT_ERRORS = ("embedding failed", "vector reconciliation failed")
 
@@ -559,11 +587,17 @@ class Index:
             return _skipped_file(result)
         symbols, refs = file_rows(result, data)
         return PreparedFile(
-            path=result["path"], size=result["size"], mtime_ns=result["mtime_ns"],
-            content_hash=result["content_hash"], language=result.get("language"), state="indexed",
+            path=result["path"],
+            size=result["size"],
+            mtime_ns=result["mtime_ns"],
+            content_hash=result["content_hash"],
+            language=result.get("language"),
+            state="indexed",
             reason="parse timed out" if result.get("timed_out") else None,
-            has_error=bool(result.get("has_error")), timed_out=bool(result.get("timed_out")),
-            symbols=symbols, refs=refs,
+            has_error=bool(result.get("has_error")),
+            timed_out=bool(result.get("timed_out")),
+            symbols=symbols,
+            refs=refs,
         )
 
     def apply_results(self, results: Sequence[dict], data: dict[str, bytes] | None = None) -> None:
@@ -700,9 +734,7 @@ class Index:
                 projected.pop(sid, None)
         # Rows already queued with the same content need no new entry.
         queued = self.store.pending_map()
-        upserts = [
-            (sid, h) for sid, h in truth.items() if projected.get(sid) != h and queued.get(sid) != ("upsert", h)
-        ]
+        upserts = [(sid, h) for sid, h in truth.items() if projected.get(sid) != h and queued.get(sid) != ("upsert", h)]
         deletes = [sid for sid in projected if sid not in truth and queued.get(sid, ("",))[0] != "delete"]
         if upserts or deletes:
             queued = self.store.enqueue(upserts, deletes)
@@ -730,7 +762,9 @@ class Index:
             vectors=vectors,
             pending=self.store.pending_count(),
             model_id=model,
-            device=getattr(self.embedder, "device", None) if self.embedder is not None else self.store.get_meta("device"),
+            device=getattr(self.embedder, "device", None)
+            if self.embedder is not None
+            else self.store.get_meta("device"),
             index_bytes=self.store.bytes_on_disk() + self.vectors.bytes_on_disk(),
             last_error=self.store.get_meta("last_error"),
             is_writer=self.is_writer,
@@ -867,9 +901,7 @@ class Index:
     def name_table(self) -> tuple[int, list[tuple]]:
         return self.store.name_table()
 
-    def vector_search(
-        self, vector: np.ndarray, model_id: str, k: int, flt: SymbolFilter
-    ) -> list[tuple[str, float]]:
+    def vector_search(self, vector: np.ndarray, model_id: str, k: int, flt: SymbolFilter) -> list[tuple[str, float]]:
         """(symbol_id, cosine) from the model's table; filters become an exact scan over the
         matching ids when few match, else an over-fetch checked against SQLite."""
         from lsp_server.index.vectors import PREFILTER_MAX_IDS
@@ -913,7 +945,11 @@ def _resolve(candidates: list[SymbolRecord], caller: SymbolRecord, target: str, 
 
 
 def _confidence(callee: SymbolRecord, caller: SymbolRecord, target: str, imports, same_named: int):
-    if target.startswith(("self.", "this.", "cls.", "Self::")) and caller.container == callee.container and caller.path == callee.path:
+    if (
+        target.startswith(("self.", "this.", "cls.", "Self::"))
+        and caller.container == callee.container
+        and caller.path == callee.path
+    ):
         return 0.95, "same class"
     if caller.path == callee.path:
         return 0.9, "same file"
@@ -935,17 +971,32 @@ def _imported(candidate: SymbolRecord, imports: list[tuple[str, str]]) -> bool:
 
 def _skipped_file(result: dict) -> PreparedFile:
     return PreparedFile(
-        path=result["path"], size=result["size"], mtime_ns=result["mtime_ns"],
-        content_hash=result.get("content_hash") or "", language=result.get("language"),
-        state="skipped", reason=result.get("skipped") or "skipped", has_error=False, timed_out=False,
-        symbols=[], refs=[],
+        path=result["path"],
+        size=result["size"],
+        mtime_ns=result["mtime_ns"],
+        content_hash=result.get("content_hash") or "",
+        language=result.get("language"),
+        state="skipped",
+        reason=result.get("skipped") or "skipped",
+        has_error=False,
+        timed_out=False,
+        symbols=[],
+        refs=[],
     )
 
 
 def _error_file(result: dict, message: str) -> PreparedFile:
     # The hash marker keeps errored files out of the scanner's `known`, so they are retried.
     return PreparedFile(
-        path=result["path"], size=result.get("size") or 0, mtime_ns=result.get("mtime_ns") or 0,
-        content_hash="\x00error", language=result.get("language"), state="error", reason=message,
-        has_error=False, timed_out=False, symbols=[], refs=[],
+        path=result["path"],
+        size=result.get("size") or 0,
+        mtime_ns=result.get("mtime_ns") or 0,
+        content_hash="\x00error",
+        language=result.get("language"),
+        state="error",
+        reason=message,
+        has_error=False,
+        timed_out=False,
+        symbols=[],
+        refs=[],
     )

@@ -31,6 +31,8 @@ SNIPPET_LINES = 4
 SNIPPET_CHARS = 320
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolRow:
     symbol_id: str
@@ -154,8 +156,13 @@ def file_rows(result: dict, data: bytes | None) -> tuple[list[SymbolRow], list[R
                 parent_id=ids[parent] if parent is not None and 0 <= parent < len(ids) else None,
                 start_line=rng[0] + 1,
                 end_line=rng[2] + 1,
-                ranges=_ranges_json(rng, sym["selection_range"], sym.get("range_utf8", rng),
-                                    sym.get("selection_range_utf8", sym["selection_range"]), sym["byte_range"]),
+                ranges=_ranges_json(
+                    rng,
+                    sym["selection_range"],
+                    sym.get("range_utf8", rng),
+                    sym.get("selection_range_utf8", sym["selection_range"]),
+                    sym["byte_range"],
+                ),
                 signature=signature,
                 doc=doc,
                 snippet=snippet(body) if body else signature,

@@ -176,7 +176,6 @@ _V2_CACHE = [
 ]
 
 
-
 def _migrate_to_v2(con: sqlite3.Connection) -> None:
     # Development builds wrote files/refs in the v2 layout while still calling it version 1:
     # convert only the tables that still have the v1 layout.
@@ -286,9 +285,7 @@ def _glob_sql(pattern: str | None, path: str | None) -> int:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-    )
+    con = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
     con.execute("PRAGMA synchronous = NORMAL")
     con.execute("PRAGMA temp_store = MEMORY")
@@ -354,9 +351,7 @@ class Store:
             try:
                 yield con
                 if bump_generation:
-                    con.execute(
-                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-                    )
+                    con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -432,8 +427,7 @@ class Store:
                 con.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
                 con.execute(
-                    "INSERT INTO meta(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
 
@@ -561,9 +555,7 @@ class Store:
         old_rowids = [r[0] for r in con.execute("SELECT id FROM symbols WHERE path = ?", (path,))]
         for start in range(0, len(old_rowids), _CHUNK):
             chunk = old_rowids[start : start + _CHUNK]
-            con.execute(
-                f"DELETE FROM symbol_fts WHERE rowid IN ({','.join('?' * len(chunk))})", chunk
-            )
+            con.execute(f"DELETE FROM symbol_fts WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
         con.execute("DELETE FROM symbols WHERE path = ?", (path,))
         con.execute("DELETE FROM refs WHERE file_id IN (SELECT id FROM files WHERE path = ?)", (path,))
         row_ids: dict[str, int] = {}
@@ -581,10 +573,25 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        first + i, row.symbol_id, row.path, row.language, row.name, row.name.lower(),
-                        row.qualified_name, row.qualified_name.lower(), row.kind, row.container,
-                        row.parent_id, row.start_line, row.end_line, row.ranges, row.signature, row.doc,
-                        row.snippet, row.embed_text, row.text_hash,
+                        first + i,
+                        row.symbol_id,
+                        row.path,
+                        row.language,
+                        row.name,
+                        row.name.lower(),
+                        row.qualified_name,
+                        row.qualified_name.lower(),
+                        row.kind,
+                        row.container,
+                        row.parent_id,
+                        row.start_line,
+                        row.end_line,
+                        row.ranges,
+                        row.signature,
+                        row.doc,
+                        row.snippet,
+                        row.embed_text,
+                        row.text_hash,
                     )
                     for i, row in enumerate(symbols)
                 ],
@@ -677,10 +684,7 @@ class Store:
             con.executemany(
                 "INSERT INTO embed_cache(model_id, text_hash, vector, used) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(model_id, text_hash) DO UPDATE SET vector = excluded.vector, used = excluded.used",
-                [
-                    (model_id, h, np.ascontiguousarray(v, dtype=CACHE_DTYPE).tobytes(), tick)
-                    for h, v in vectors.items()
-                ],
+                [(model_id, h, np.ascontiguousarray(v, dtype=CACHE_DTYPE).tobytes(), tick) for h, v in vectors.items()],
             )
 
     def touch_cache(self, model_id: str, hashes: Iterable[str]) -> None:
@@ -731,9 +735,7 @@ class Store:
     def cache_size(self, model_id: str | None = None) -> int:
         if model_id is None:
             return self._reader().execute("SELECT count(*) FROM embed_cache").fetchone()[0]
-        return self._reader().execute(
-            "SELECT count(*) FROM embed_cache WHERE model_id = ?", (model_id,)
-        ).fetchone()[0]
+        return self._reader().execute("SELECT count(*) FROM embed_cache WHERE model_id = ?", (model_id,)).fetchone()[0]
 
     def ack(self, rows: Sequence[OutboxRow]) -> int:
         """Remove outbox rows that were applied, but only those nobody re-queued since (same seq
@@ -794,9 +796,11 @@ class Store:
         return out
 
     def symbols_in_file(self, path: str) -> list[tuple]:
-        return self._reader().execute(
-            f"SELECT {_SYMBOL_COLUMNS} FROM symbols s WHERE s.path = ? ORDER BY s.id", (path,)
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(f"SELECT {_SYMBOL_COLUMNS} FROM symbols s WHERE s.path = ? ORDER BY s.id", (path,))
+            .fetchall()
+        )
 
     def iter_symbols(self, batch: int = 2000) -> Iterator[tuple]:
         last = 0
@@ -829,9 +833,7 @@ class Store:
         sql, params = flt.sql()
         return [
             r[0]
-            for r in self._reader().execute(
-                f"SELECT s.symbol_id FROM symbols s WHERE 1{sql} LIMIT ?", [*params, limit]
-            )
+            for r in self._reader().execute(f"SELECT s.symbol_id FROM symbols s WHERE 1{sql} LIMIT ?", [*params, limit])
         ]
 
     def filtered_ids_among(self, flt: SymbolFilter, symbol_ids: Sequence[str]) -> list[str]:
@@ -959,48 +961,70 @@ class Store:
 
     def refs_from(self, symbol_id: str, limit: int) -> list[tuple[str, str, str, int]]:
         """(name, target, path, line) of calls made inside a symbol."""
-        return self._reader().execute(
-            "SELECT r.name, r.target, s.path, r.line FROM symbols s JOIN refs r ON r.from_id = s.id "
-            "WHERE s.symbol_id = ? AND r.kind = 'call' ORDER BY r.line LIMIT ?",
-            (symbol_id, limit),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT r.name, r.target, s.path, r.line FROM symbols s JOIN refs r ON r.from_id = s.id "
+                "WHERE s.symbol_id = ? AND r.kind = 'call' ORDER BY r.line LIMIT ?",
+                (symbol_id, limit),
+            )
+            .fetchall()
+        )
 
     def refs_to(self, name: str, limit: int) -> list[tuple[str | None, str, str, int]]:
         """(from_symbol, target, path, line) of calls to `name` anywhere."""
-        return self._reader().execute(
-            "SELECT s.symbol_id, r.target, f.path, r.line FROM refs r JOIN files f ON f.id = r.file_id "
-            "LEFT JOIN symbols s ON s.id = r.from_id WHERE r.name = ? AND r.kind = 'call' LIMIT ?",
-            (name, limit),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT s.symbol_id, r.target, f.path, r.line FROM refs r JOIN files f ON f.id = r.file_id "
+                "LEFT JOIN symbols s ON s.id = r.from_id WHERE r.name = ? AND r.kind = 'call' LIMIT ?",
+                (name, limit),
+            )
+            .fetchall()
+        )
 
     def imports_in(self, path: str) -> list[tuple[str, str]]:
         """(name, target) of the imports of one file."""
-        return self._reader().execute(
-            "SELECT r.name, r.target FROM refs r JOIN files f ON f.id = r.file_id "
-            "WHERE f.path = ? AND r.kind = 'import'",
-            (path,),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT r.name, r.target FROM refs r JOIN files f ON f.id = r.file_id "
+                "WHERE f.path = ? AND r.kind = 'import'",
+                (path,),
+            )
+            .fetchall()
+        )
 
     def ref_sites_from(self, symbol_id: str, limit: int) -> list[tuple[str, str, str, str, int, int]]:
         """(name, target, kind, path, line, col) of the calls made inside a symbol, in line order."""
-        return self._reader().execute(
-            "SELECT r.name, r.target, r.kind, s.path, r.line, r.col FROM symbols s JOIN refs r ON r.from_id = s.id "
-            "WHERE s.symbol_id = ? AND r.kind = 'call' ORDER BY r.line, r.col LIMIT ?",
-            (symbol_id, limit),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT r.name, r.target, r.kind, s.path, r.line, r.col FROM symbols s JOIN refs r ON r.from_id = s.id "
+                "WHERE s.symbol_id = ? AND r.kind = 'call' ORDER BY r.line, r.col LIMIT ?",
+                (symbol_id, limit),
+            )
+            .fetchall()
+        )
 
     def ref_sites_named(self, name: str, limit: int) -> list[tuple[str | None, str, str, str, int, int]]:
         """(from_symbol, target, kind, path, line, col) of every reference (call or import) to `name`."""
-        return self._reader().execute(
-            "SELECT s.symbol_id, r.target, r.kind, f.path, r.line, r.col FROM refs r JOIN files f ON f.id = r.file_id "
-            "LEFT JOIN symbols s ON s.id = r.from_id WHERE r.name = ? ORDER BY f.path, r.line, r.col LIMIT ?",
-            (name, limit),
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(
+                "SELECT s.symbol_id, r.target, r.kind, f.path, r.line, r.col FROM refs r JOIN files f ON f.id = r.file_id "
+                "LEFT JOIN symbols s ON s.id = r.from_id WHERE r.name = ? ORDER BY f.path, r.line, r.col LIMIT ?",
+                (name, limit),
+            )
+            .fetchall()
+        )
 
     def definitions_named(self, name: str, limit: int) -> list[tuple]:
-        return self._reader().execute(
-            f"SELECT {_SYMBOL_COLUMNS} FROM symbols s WHERE s.name = ? LIMIT ?", (name, limit)
-        ).fetchall()
+        return (
+            self._reader()
+            .execute(f"SELECT {_SYMBOL_COLUMNS} FROM symbols s WHERE s.name = ? LIMIT ?", (name, limit))
+            .fetchall()
+        )
 
     # -- size ---------------------------------------------------------------------------------
 
@@ -1034,4 +1058,3 @@ def _decode_vector(blob: bytes, dim: int) -> np.ndarray | None:
 def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-

@@ -381,12 +381,7 @@ class VectorStore:
                 },
                 schema=_schema(dim),
             )
-            (
-                table.merge_insert("symbol_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute(data)
-            )
+            (table.merge_insert("symbol_id").when_matched_update_all().when_not_matched_insert_all().execute(data))
 
     def delete_all_copies(self, model_id: str, symbol_ids: Sequence[str]) -> None:
         table = self.open(model_id)
@@ -404,9 +399,13 @@ class VectorStore:
             return
         stats = table.stats()  # a dict in lancedb 0.40 (a dataclass in some older releases)
         if not isinstance(stats, dict):
-            stats = {"num_rows": stats.num_rows, "fragment_stats": {
-                "num_fragments": stats.fragment_stats.num_fragments,
-                "num_small_fragments": stats.fragment_stats.num_small_fragments}}
+            stats = {
+                "num_rows": stats.num_rows,
+                "fragment_stats": {
+                    "num_fragments": stats.fragment_stats.num_fragments,
+                    "num_small_fragments": stats.fragment_stats.num_small_fragments,
+                },
+            }
         rows = int(stats["num_rows"])
         fragments = int(stats["fragment_stats"].get("num_fragments", 0))
         has_index = any(list(index.columns) == ["vector"] for index in table.list_indices())
@@ -419,17 +418,20 @@ class VectorStore:
             partitions = _partitions_for(rows)
             started = time.perf_counter()
             table.create_index("vector", config=IvfFlat(distance_type="cosine", num_partitions=partitions))
-            log.info("built IVF_FLAT index (%d partitions) over %d vectors in %.1fs",
-                     partitions, rows, time.perf_counter() - started)
+            log.info(
+                "built IVF_FLAT index (%d partitions) over %d vectors in %.1fs",
+                partitions,
+                rows,
+                time.perf_counter() - started,
+            )
         else:
             unindexed = 0
             if has_index:
                 for index in table.list_indices():
                     if list(index.columns) == ["vector"]:
                         unindexed = int(getattr(table.index_stats(index.name), "num_unindexed_rows", 0) or 0)
-            if (
-                int(stats["fragment_stats"]["num_small_fragments"]) >= COMPACT_SMALL_FRAGMENTS
-                or (has_index and unindexed > REINDEX_UNINDEXED_SHARE * max(rows, 1))
+            if int(stats["fragment_stats"]["num_small_fragments"]) >= COMPACT_SMALL_FRAGMENTS or (
+                has_index and unindexed > REINDEX_UNINDEXED_SHARE * max(rows, 1)
             ):
                 _optimize(table)
 
