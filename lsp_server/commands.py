@@ -137,9 +137,16 @@ def _settings(args: argparse.Namespace, root: str) -> Settings:
 
 
 def _embedder(settings: Settings):
+    """The settings' embedder; a model or device that cannot be used is a ConfigError (a clear
+    message and exit status 1, not a traceback)."""
+    from lsp_server.config import ConfigError
+    from lsp_server.embed import EmbedError
     from lsp_server.session import make_embedder
 
-    return make_embedder(settings)
+    try:
+        return make_embedder(settings)
+    except EmbedError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _print_json(obj: Any) -> None:
