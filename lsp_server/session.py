@@ -366,6 +366,15 @@ class WorkspaceSession:
 
     # -- file changes -------------------------------------------------------------------------
 
+    def prioritize(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Embed these files' pending symbols before the rest (documents an editor opened), and
+        start a sync if none is running: their vectors follow within one sync batch."""
+        index = self.index
+        if index is None or not index.is_writer:
+            return
+        index.prioritize(paths)
+        self._vectors_due.set()
+
     def files_changed(self, paths: Iterable[str | os.PathLike[str]], *, structural: bool = False) -> None:
         """Files changed on disk (a save, a watcher event): re-index them. `structural` (files
         created or deleted, a branch switch) asks for a rescan instead."""
@@ -414,6 +423,7 @@ class WorkspaceSession:
             self._last_full = time.monotonic()
             stats = index.update(**({"sync": False} if _accepts(index.update, "sync") else {}))
         else:
+            index.prioritize(paths)  # just saved: the person is working on these
             stats = index.update_files(paths, **no_sync)
         if stats.changed or stats.deleted:
             log.info("re-indexed %d changed and %d deleted files in %.3fs", stats.changed, stats.deleted, stats.seconds)
