@@ -11,8 +11,9 @@ Parsing runs in the core's supervised document host: when a grammar crashes on a
 the server lives on, that text is never parsed again, and `symbols()` answers with the last good
 outline (marked `parser_failure`) until an edit makes the text parse again.
 
-Ranking reuses search.py: the fuzzy `NameTable` for identifier queries, `reciprocal_rank_fusion` and
-the exact-name tier for natural-language ones, so overlay hits and index hits sit on one scale.
+Ranking reuses lsp_server.search (the index's): the fuzzy `NameTable` for identifier queries,
+`reciprocal_rank_fusion` and the exact-name tier for natural-language ones, so overlay hits and
+index hits sit on one scale.
 
 Must never: write to the index or to disk (unsaved text lives only in this process: design
 invariant), import pygls/lsprotocol (documents.py converts), or raise on a change it cannot place: a stale
