@@ -68,6 +68,7 @@ def _col_of(s: str, i: int, encoding: str) -> int:
 
 
 def as_range(r: Sequence[int]) -> dict[str, Any]:
+    """An LSP range from (line, character, line, character) already in the negotiated encoding."""
     return {"start": {"line": r[0], "character": r[1]}, "end": {"line": r[2], "character": r[3]}}
 
 
@@ -76,6 +77,7 @@ def _contains(r: Sequence[int], pos: tuple[int, int]) -> bool:
 
 
 def split_lines(data: bytes) -> list[str]:
+    """Lines as LSP counts them (\\n, \\r\\n and a lone \\r end a line); invalid UTF-8 kept byte for byte."""
     return _LINE_BREAK.split(data.decode("utf-8", "surrogateescape"))
 
 
@@ -168,12 +170,15 @@ class Request:
 
 
 def index_of_session(ls: SymscopeServer) -> Index | None:
+    """The folder's index, or None while its session has none open."""
     session = ls.session
     return session.index if session is not None else None
 
 
 @dataclass
 class Target:
+    """What is at a position: the file, the word and dotted name under the cursor, the definitions there."""
+
     rel: str
     uri: str
     word: str | None  # the identifier under the cursor
@@ -183,6 +188,7 @@ class Target:
 
 
 def target_at(req: Request, uri: str, pos: tuple[int, int]) -> Target | None:
+    """The symbol at a position of a file in the folder (None outside it): open buffers by their outline."""
     ls = req.ls
     path = to_fs_path(uri)
     rel = ls.relative(path) if path else None
