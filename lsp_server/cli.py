@@ -157,12 +157,12 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_lsp(args: argparse.Namespace) -> int:
-    from lsp_server import lsp  # imports pygls: only when this command runs
+    from lsp_server.lsp import server  # imports pygls: only when this command runs
 
     base = {"index_dir": args.index_dir, "model": args.model, "device": args.device}
     if args.no_embed:
         base["embed"] = False
-    return lsp.main({k: v for k, v in base.items() if v is not None}, mcp_port=args.mcp_port)
+    return server.main({k: v for k, v in base.items() if v is not None}, mcp_port=args.mcp_port)
 
 
 def _register_lsp(sub: argparse._SubParsersAction) -> None:
