@@ -2,7 +2,8 @@
 
 Owns handing each open document to the folder that holds it (others to the server's `loose` holder:
 outlines only), converting LSP content changes into the overlay's plain `Change`s in the negotiated
-encoding, resyncing from didSave's text, and telling the folder's session that a saved file changed.
+encoding, resyncing from didSave's text, telling the folder's session that a saved file changed, and
+asking it to embed an opened file's pending symbols first.
 pygls keeps no copy of open documents (server.py's protocol routes these notifications here only).
 
 Must never: raise on a change it cannot place (the overlay clamps or ignores it; we log), or let
@@ -35,6 +36,9 @@ def did_open(ls: SymscopeServer, params: t.DidOpenTextDocumentParams) -> None:
         old.overlay.close(doc.uri)
     folder.overlay.open(doc.uri, Path(path) if path else None, doc.language_id, doc.version, doc.text)
     ls.doc_folders[doc.uri] = folder
+    if path and folder.session is not None and folder.relative(path) is not None:
+        # What the person is reading gets its vectors next (the file's symbols jump the queue).
+        folder.session.prioritize([path])
 
 
 def did_change(ls: SymscopeServer, params: t.DidChangeTextDocumentParams) -> None:
