@@ -467,10 +467,11 @@ class SymscopeServer(LanguageServer):
 
         def start() -> None:  # binding and waiting for uvicorn takes a moment: not on the loop
             try:
-                from lsp_server import mcp_tools
+                from lsp_server.mcp import http as mcp_http
+                from lsp_server.mcp import server as mcp_server
 
-                server = mcp_tools.create_server(session.settings, index=session.index, searcher=session.searcher)
-                self._mcp_handle = mcp_tools.serve_http_in_thread(
+                server = mcp_server.create_server(session.settings, index=session.index, searcher=session.searcher)
+                self._mcp_handle = mcp_http.serve_http_in_thread(
                     server, "127.0.0.1", self.mcp_port, token=os.environ.get("SYMSCOPE_MCP_TOKEN") or None
                 )
                 log.info("MCP endpoint on %s", self._mcp_handle.url)
@@ -1782,8 +1783,8 @@ def main(base_settings: dict[str, Any] | None = None, *, mcp_port: int | None = 
     if mcp_port is not None:
         import importlib.util
 
-        if importlib.util.find_spec("lsp_server.mcp_tools") is None:
-            sys.stderr.write("symscope: --mcp-port: MCP support not installed (lsp_server.mcp_tools is missing)\n")
+        if importlib.util.find_spec("lsp_server.mcp.server") is None:
+            sys.stderr.write("symscope: --mcp-port: MCP support not installed (lsp_server.mcp.server is missing)\n")
             return 2
     server = create_server(base_settings, mcp_port=mcp_port)
     return serve_stdio(server)

@@ -14,7 +14,7 @@ from pathlib import Path
 from index_support import SAMPLE_FILES, make_workspace, open_index, write_files
 
 from lsp_server.config import Settings
-from lsp_server.mcp_tools import create_server
+from lsp_server.mcp.server import create_server
 from lsp_server.search import Searcher
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_support import HIDDEN_FILES, SECRET, Served, call, make_mcp_workspace, mcp_command, stop, subprocess_env
 
-from lsp_server.mcp_tools import HttpGuard, parse_http_address, serve_http_in_thread
+from lsp_server.mcp.http import HttpGuard, parse_http_address, serve_http_in_thread
 
 CANARY = "CANARY-7d1e0b-outside-the-root"
 CANARY_SOURCE = f'def canary_function():\n    """{CANARY}"""\n    return "{CANARY}"\n'
@@ -182,7 +182,7 @@ class _IndexKnowingEverything:
 
 
 def test_confinement_alone_refuses_every_escape(served):
-    from lsp_server.mcp_tools import PathRefused, Workspace
+    from lsp_server.mcp.confinement import PathRefused, Workspace
 
     tmp, root = served.tmp, served.root
     canary = str(tmp / "canary.py")
@@ -226,7 +226,7 @@ def test_confinement_alone_refuses_every_escape(served):
 
 
 def test_read_refuses_a_file_swapped_for_a_symlink_after_the_check(served):
-    from lsp_server.mcp_tools import PathRefused, Workspace
+    from lsp_server.mcp.confinement import PathRefused, Workspace
 
     ws = Workspace(served.root, _IndexKnowingEverything())
     with pytest.raises(PathRefused):  # the last component is a symlink: O_NOFOLLOW
