@@ -8,7 +8,9 @@ Both roots are called `ws` on disk (tmp/one/ws, tmp/two/ws), so the second is na
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -78,12 +80,18 @@ def stdio_server(roots: list[Path], index_dir: Path, *extra: str) -> StdioServer
     return StdioServerParameters(command=cmd[0], args=cmd[1:], env=subprocess_env())
 
 
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")  # setLevel: handshake era
 async def test_every_tool_works_across_two_roots(layout):
     tmp, one, two = layout
     index_dir = tmp / "idx-tools"
+    log_messages: list[str] = []
+
+    async def on_log(params) -> None:
+        log_messages.append(str(params.data))
+
     async with (
         stdio_client(stdio_server([one, two], index_dir)) as (read, write),
-        ClientSession(read, write) as client,
+        ClientSession(read, write, logging_callback=on_log) as client,
     ):
         init = await client.initialize()
         assert f"{A}: {one}" in init.instructions and f"{B}: {two}" in init.instructions
@@ -177,6 +185,19 @@ async def test_every_tool_works_across_two_roots(layout):
         # it, named as the language server names it, so each index is the one it would be alone.
         assert listed[A]["index_dir"] == str(index_dir)
         assert listed[B]["index_dir"] == str(index_dir / "folders" / default_index_dir(two).name)
+
+        # Log notifications say which root they are about.
+        deadline = time.monotonic() + 60
+        while any(r["state"] != "ready" for r in (await call(client, "index_status"))[1]["roots"]):
+            assert time.monotonic() < deadline, "the indexes never became ready"
+            await asyncio.sleep(0.1)
+        await client.set_logging_level("info")
+        while not (
+            any(m.startswith(f"{A}: index ready") for m in log_messages)
+            and any(m.startswith(f"{B}: index ready") for m in log_messages)
+        ):
+            assert time.monotonic() < deadline, log_messages
+            await asyncio.sleep(0.05)
 
 
 async def test_traversal_corpus_leaks_nothing_through_either_root(layout):

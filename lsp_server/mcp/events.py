@@ -106,8 +106,13 @@ class ServerEvents:
             return
         self._last_status[status.root] = key
         note = _status_note(status)
-        if note is not None:
-            self.publish(*note)
+        if note is None:
+            return
+        level, text = note
+        if len(self.sessions) > 1:  # say which root, by the name its paths carry
+            name = next((n for n, s in self.sessions if str(s.settings.root) == status.root), None)
+            text = f"{name}: {text}" if name else text
+        self.publish(level, text)
 
     def progress_of(self, name: str = "") -> tuple[int | None, str]:
         """(percentage or None, message) of a root's index run in progress, as its session last
