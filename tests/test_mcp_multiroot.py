@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from index_support import write_files
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp_support import (
@@ -283,3 +285,63 @@ def test_plan_follows_the_language_servers_rules(tmp_path, monkeypatch):
     assert plan[2].settings.resolved_index_dir == explicit / "folders" / default_index_dir(other).name
     plan = plan_folders([str(outer), str(other)], lambda r: Settings.load(r))
     assert [f.settings.resolved_index_dir for f in plan] == [default_index_dir(outer), default_index_dir(other)]
+
+
+@pytest.fixture(scope="module")
+def root_set(layout):
+    """Both roots over real indexes, in-process, plus `pkg` of the first as a nested root."""
+    from index_support import open_index
+
+    from lsp_server.mcp.roots import NestedRoot, RootSet
+    from lsp_server.mcp.server import single_root
+
+    tmp, one, two = layout
+    indexes = []
+    owned = []
+    for name, root in ((A, one), (B, two)):
+        index = open_index(root, tmp / f"idx-inprocess-{name}")
+        index.update()
+        indexes.append(index)
+        owned.append(single_root(Settings(root=root, index_dir=index.index_dir), index=index, name=name))
+    nested = NestedRoot(name="pkg", root_real=os.path.realpath(one / "pkg"), served_by=owned[0])
+    yield RootSet(owned, [nested])
+    for index in indexes:
+        index.close()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_resolved_path_lies_inside_the_root_it_names(layout, root_set, data):
+    """Whatever the path, resolving it refuses it or names an indexed, non-denied file whose real
+    path lies inside the root the path named (absolute: inside some root); reading it never gives
+    the canary next to either root."""
+    from lsp_server.mcp.confinement import PathRefused
+
+    tmp, one, two = layout
+    files = ["pkg/config.py", "pkg/upload.py", "billing/invoice.py", "billing/discounts.py", "config.py", "alias.py"]
+    pieces = st.sampled_from(
+        files * 3
+        + ["..", ".", "", "link_out.py", "linkdir", "link_up", "into_one.py", "canary.py", "pkg", "billing"]
+        + ["web/user.js", "ws-secret", ".env", ".git/config", "one", "two", A, B]
+    )
+    tail = "/".join(data.draw(st.lists(pieces, min_size=1, max_size=2), label="pieces"))
+    head = data.draw(st.sampled_from([A, B, "pkg", "..", "."]), label="head")
+    path = data.draw(
+        st.sampled_from([f"{head}/{tail}", f"{one}/{tail}", f"{two}/{tail}", f"file://{one}/{tail}", f"{tmp}/{tail}"]),
+        label="path",
+    )
+    try:
+        where = root_set.resolve(path)
+    except PathRefused:
+        event("refused")
+        return
+    event("served")
+    real = os.path.realpath(os.path.join(where.root.root_real, where.rel))
+    assert os.path.commonpath([real, where.within]) == where.within
+    assert os.path.commonpath([where.within, where.root.root_real]) == where.root.root_real
+    if not os.path.isabs(path) and not path.startswith("file:"):
+        assert where.within == root_set.by_name[path.partition("/")[0]].root_real
+    assert where.rel in where.root.workspace.known_files()
+    assert not {".git", ".env"} & set(where.rel.split("/"))
+    data_read = where.root.workspace.read_bytes(where.rel, 1 << 20, within=where.within)
+    assert b"CANARY" not in data_read and b"SYMSCOPE-SECRET" not in data_read
