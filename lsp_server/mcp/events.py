@@ -63,11 +63,12 @@ class ServerEvents:
     Clients that send `logging/setLevel` (handshake-era protocol versions; 2026-07-28 dropped the
     method) get `notifications/message` at or above their level, on their connection's own
     channel (a stdio client: protocol frames on stdout; HTTP: the session's GET stream). Sent are
-    the session's state changes (indexing started, index ready, embedding, errors), passed in
-    through `session_status`, and the `lsp_server.*` loggers' warnings and errors (`LogForwarder`);
-    nothing before a client sets a level, and at most LOG_BURST per LOG_WINDOW_S (the count of what
-    was held back rides on the next message). `session_progress` keeps the first index's latest
-    percentage for calls that wait on it (`await_index`).
+    each session's state changes (indexing started, index ready, embedding, errors), passed in
+    through `session_status` (with several roots, led by the root's name), and the `lsp_server.*`
+    loggers' warnings and errors (`LogForwarder`); nothing before a client sets a level, and at
+    most LOG_BURST per LOG_WINDOW_S (the count of what was held back rides on the next message).
+    `session_progress` (one root) or `progress_callback(name)` (several) keep each first index's
+    latest percentage for calls that wait on it (`await_index`).
 
     Log records arrive on any thread; each send is handed to the event loop of the connection that
     asked (captured in `set_level`) and never awaited by the thread that logged.
