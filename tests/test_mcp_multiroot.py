@@ -30,8 +30,8 @@ from mcp_support import (
 )
 
 from lsp_server.config import Settings, default_index_dir
-from lsp_server.folders import plan_folders
 from lsp_server.mcp.roots import unique_names
+from lsp_server.multiroot import plan_folders
 
 A, B = "ws", "ws-2"
 

@@ -3,7 +3,7 @@ embedder loading, writer take-over, the same upkeep the language server gives it
 serve them over stdio or streamable HTTP until the client leaves.
 
 Owns: turning `--root` (repeatable) into served roots as the language server turns workspace
-folders into them (`lsp_server.folders`: a root inside another is served from the outer index; an
+folders into them (`lsp_server.multiroot`: a root inside another is served from the outer index; an
 explicit index directory belongs to the first root, the others get their own below it), and the
 transport's life cycle.
 
@@ -36,10 +36,10 @@ def root_arguments(args: Any) -> list[str]:
 def run(args: Any) -> int:
     """The `symscope mcp` command."""
     from lsp_server.config import Settings
-    from lsp_server.folders import plan_folders
     from lsp_server.mcp.roots import NestedRoot, Root, RootSet, unique_names
     from lsp_server.mcp.server import create_server, single_root
     from lsp_server.mcp.stdio import answer_unreadable_lines
+    from lsp_server.multiroot import plan_folders
     from lsp_server.session import ERROR, WorkspaceSession
 
     explicit = {

@@ -1,8 +1,8 @@
 """Several workspace roots served by one process: which root serves which, and which index
 directory each root with an index of its own gets.
 
-The rules are the language server's for workspace folders (`lsp.py`), so a root's index is the
-same whichever front end opened it: a root inside another one is not indexed twice (the outer
+The rules are the language server's for workspace folders, so a root's index is the same
+whichever front end opened it: a root inside another one is not indexed twice (the outer
 root's index holds its files; it is served from there); an explicit index directory (a flag,
 `SYMSCOPE_INDEX_DIR`, a workspace file) belongs to the first root, and every other root that would
 share it gets `<that dir>/folders/<name>-<hash of its real path>`; default index directories are
