@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MCP_MODULE = "lsp_server.mcp_tools"
+MCP_MODULE = "lsp_server.mcp.server"
 
 
 def available() -> bool:
@@ -39,10 +39,11 @@ def maybe_start(ls: SymscopeServer) -> None:
 
     def start() -> None:  # binding and waiting for uvicorn takes a moment: not on the loop
         try:
-            from lsp_server import mcp_tools
+            from lsp_server.mcp import http as mcp_http
+            from lsp_server.mcp import server as mcp_server
 
-            server = mcp_tools.create_server(session.settings, index=session.index, searcher=session.searcher)
-            ls._mcp_handle = mcp_tools.serve_http_in_thread(
+            server = mcp_server.create_server(session.settings, index=session.index, searcher=session.searcher)
+            ls._mcp_handle = mcp_http.serve_http_in_thread(
                 server, "127.0.0.1", ls.mcp_port, token=os.environ.get("SYMSCOPE_MCP_TOKEN") or None
             )
             log.info("MCP endpoint on %s", ls._mcp_handle.url)
