@@ -1,7 +1,8 @@
 """Several workspace roots served by one process: which root serves which, and which index
 directory each root with an index of its own gets.
 
-The rules are the language server's for workspace folders, so a root's index is the same
+The one home of these rules: the language server's workspace folders (`lsp/folders.py`,
+`lsp/settings.py`) and `symscope mcp --root ...` both use them, so a root's index is the same
 whichever front end opened it: a root inside another one is not indexed twice (the outer
 root's index holds its files; it is served from there); an explicit index directory (a flag,
 `SYMSCOPE_INDEX_DIR`, a workspace file) belongs to the first root, and every other root that would
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,23 @@ def inside(path: str, root: str) -> bool:
     return path != root and os.path.commonpath([path, root]) == root
 
 
+def outermost_container(real: str, roots: Sequence[str]) -> int | None:
+    """Position in `roots` of the outermost root strictly holding `real` (its index serves it), or None."""
+    outer = [n for n, other in enumerate(roots) if inside(real, other)]
+    return min(outer, key=lambda n: len(Path(roots[n]).parts)) if outer else None
+
+
+def with_own_index_dir(
+    settings: Settings, *, primary: bool, primary_dir: Path | None, taken: Collection[Path]
+) -> Settings:
+    """`settings`, or a copy with `<dir>/folders/<name>-<hash>` when its index directory is the
+    primary root's (and this root is not the primary) or already serves another root."""
+    wanted = settings.resolved_index_dir
+    if not primary and (wanted == primary_dir or wanted in taken):
+        return dataclasses.replace(settings, index_dir=wanted / "folders" / default_index_dir(settings.root).name)
+    return settings
+
+
 def plan_folders(real_roots: list[str], load: Callable[[str], Settings]) -> list[PlannedFolder]:
     """Each distinct root in order, with its settings (index directory made distinct) or the
     position of the outermost root holding it."""
@@ -41,21 +59,13 @@ def plan_folders(real_roots: list[str], load: Callable[[str], Settings]) -> list
     for real in real_roots:
         if real not in roots:
             roots.append(real)
-    planned = []
-    for real in roots:
-        outer = [n for n, other in enumerate(roots) if inside(real, other)]
-        served_by = min(outer, key=lambda n: len(Path(roots[n]).parts)) if outer else None
-        planned.append(PlannedFolder(root=real, settings=None, served_by=served_by))
-    primary = load(roots[0]).resolved_index_dir
+    planned = [PlannedFolder(root=real, settings=None, served_by=outermost_container(real, roots)) for real in roots]
+    primary_dir = load(roots[0]).resolved_index_dir
     taken: set[Path] = set()
     for n, folder in enumerate(planned):
         if folder.served_by is not None:
             continue
-        settings = load(folder.root)
-        wanted = settings.resolved_index_dir
-        if n != 0 and (wanted == primary or wanted in taken):
-            own = wanted / "folders" / default_index_dir(Path(folder.root)).name
-            settings = dataclasses.replace(settings, index_dir=own)
+        settings = with_own_index_dir(load(folder.root), primary=n == 0, primary_dir=primary_dir, taken=taken)
         taken.add(settings.resolved_index_dir)
         folder.settings = settings
     return planned

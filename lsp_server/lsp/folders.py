@@ -28,6 +28,7 @@ from lsp_server.lsp import progress, status
 from lsp_server.lsp.overlay import Overlay, relative_path
 from lsp_server.lsp.settings import assign_settings
 from lsp_server.lsp.watching import start_watching
+from lsp_server.multiroot import outermost_container
 from lsp_server.session import WorkspaceSession
 
 if TYPE_CHECKING:
@@ -138,10 +139,6 @@ def folder_root(uri: str) -> Path | None:
     return Path(path).resolve() if path else None
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path != root and path.is_relative_to(root)
-
-
 async def set_folders(ls: SymscopeServer, wanted: list[tuple[str, Path, str]]) -> None:
     """Make the served folders match `wanted` (in order): start sessions for new folders, stop those
     of removed ones (bounded, off the loop), re-home open documents. A folder inside another one is
@@ -162,9 +159,10 @@ async def _apply_folders(ls: SymscopeServer, wanted: list[tuple[str, Path, str]]
             folder = Folder(ls, name, root, uri)
         folder.name = name
         folders.append(folder)
+    roots = [str(f.root) for f in folders]
     for folder in folders:
-        outer = [o for o in folders if o.root is not None and folder.root is not None and _inside(folder.root, o.root)]
-        folder.served_by = min(outer, key=lambda o: len(o.root.parts)) if outer else None
+        outer = outermost_container(str(folder.root), roots) if folder.root is not None else None
+        folder.served_by = folders[outer] if outer is not None else None
     keep = {id(f) for f in folders if f.served_by is None}
     stopping = [f for f in ls.folders if f.session is not None and id(f) not in keep]
     ls.folders = folders

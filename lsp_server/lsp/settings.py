@@ -14,13 +14,13 @@ option: a bad value falls back to its default with an error the user sees.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lsp_server.config import ConfigError, Settings, default_index_dir
+from lsp_server.config import ConfigError, Settings
 from lsp_server.lsp.protocol import snake
+from lsp_server.multiroot import with_own_index_dir
 
 if TYPE_CHECKING:
     from lsp_server.lsp.server import SymscopeServer
@@ -95,10 +95,12 @@ def assign_settings(ls: SymscopeServer, *, keep_running: bool = False) -> None:
         if keep_running and folder.session is not None and folder.settings is not None:
             taken[folder.settings.resolved_index_dir] = folder.root  # a running session keeps its settings
             continue
-        settings = folder_settings(ls, folder.root)
-        wanted = settings.resolved_index_dir
-        if folder.root != ls.primary_root and (wanted == ls.primary_index_dir or wanted in taken):
-            settings = dataclasses.replace(settings, index_dir=wanted / "folders" / default_index_dir(folder.root).name)
+        settings = with_own_index_dir(
+            folder_settings(ls, folder.root),
+            primary=folder.root == ls.primary_root,
+            primary_dir=ls.primary_index_dir,
+            taken=taken,
+        )
         taken[settings.resolved_index_dir] = folder.root
         folder.settings = settings
 
