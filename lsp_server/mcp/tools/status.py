@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lsp_server.index import format_eta
 from lsp_server.mcp.models import IndexStatusResult, RootStatus
 from lsp_server.mcp.roots import NestedRoot
 
@@ -73,7 +74,8 @@ def root_status(roots: RootSet, root: Root) -> IndexStatusResult:
     elif st.files == 0:
         freshness = "empty: nothing indexed yet"
     elif st.pending:
-        freshness = f"symbols up to date; {st.pending} waiting for embeddings (found by name, not yet by meaning)"
+        eta = f"; about {format_eta(st.eta_seconds)} to go" if st.eta_seconds is not None else ""
+        freshness = f"symbols up to date; {st.pending} waiting for embeddings (found by name, not yet by meaning{eta})"
     else:
         freshness = "up to date"
     return IndexStatusResult(
