@@ -15,8 +15,10 @@ const EXPECTED_FILE = "uploader.py";
 const QUERY2 = "which bank transactions are missing from our books";
 const EXPECTED2 = "reconcile_ledger";
 const EXPECTED2_FILE = "reconcile.py";
-// Related to reconcile_ledger: what it calls and what calls it (the call graph), by name.
+// Related to reconcile_ledger: what it calls and what calls it (the call graph), by name, with the
+// server's reason in the row.
 const RELATED_EXPECTED = ["load_statement", "close_month"];
+const RELATED_WHY = { load_statement: "called by it", close_month: "calls it" };
 const READY_TIMEOUT_MS = Number(process.env.SYMSCOPE_E2E_READY_TIMEOUT_MS ?? 240_000);
 
 const expectedPos = definitionPosition(path.join(outDir, "workspace", "storage", EXPECTED_FILE), `def ${EXPECTED}`, EXPECTED);
@@ -88,6 +90,10 @@ try {
   await page.waitForTimeout(300);
   const related = await rowTexts();
   step("find related code", { rows: related.slice(0, 8) });
+  for (const name of RELATED_EXPECTED) {
+    const row = related.find((t) => t.startsWith(name));
+    if (!row || !row.includes(RELATED_WHY[name])) await fail(`related row for ${name} lacks "${RELATED_WHY[name]}": ${JSON.stringify(row)}`);
+  }
   if (related.some((t) => new RegExp(`\\b${EXPECTED2}\\b`).test(t.split(" ")[0] ?? ""))) await fail(`related lists the symbol itself: ${JSON.stringify(related)}`);
   await shot("related.png");
   // Accepting a related item opens it.
