@@ -52,6 +52,7 @@ mkdir -p "$R"/{ud/User,ext,xdg-config,xdg-data,chromium-home,home}
 # Unix sockets (code-server's vscode-ipc-*.sock, chromium's SingletonSocket) must fit in 108 bytes:
 # a short TMPDIR, not one under the results folder.
 SHORT_TMP=$(mktemp -d /tmp/symscope-e2e.XXXXXX)
+trap 'rm -rf "$SHORT_TMP"' EXIT
 ln -s "$SHORT_TMP" "$R/tmp"
 cp -r test/fixtures/workspace "$R/workspace"
 cp -r test/fixtures/ledger-service "$R/ledger-service"

@@ -235,7 +235,10 @@ export class SymscopeServer implements vscode.Disposable {
     if (!discovery.ok) {
       this.output.error(discovery.message);
       this.update({ phase: "error", error: discovery.message });
-      if (wheel && privateEnv) void this.offerInstall(wheel, privateEnv);
+      // A server setting that does not work is the user's to fix: the install is offered only when
+      // nothing was configured.
+      const configured = discovery.attempts.some((a) => a.candidate.source.startsWith("symscope."));
+      if (wheel && privateEnv && !configured) void this.offerInstall(wheel, privateEnv);
       else void this.showStartError(discovery.message);
       return;
     }
