@@ -143,8 +143,11 @@ try {
   await page.keyboard.press("Escape");
 
   // 8. A settings change applies without a reload: excluding notify/** shrinks the index.
+  // NaN while the item shows no count (starting, indexing): the callers poll with their own deadline.
   const symbolCount = async () => {
-    const text = (await page.locator(".statusbar-item", { hasText: /symbols\s+·/ }).first().textContent()) ?? "";
+    const item = page.locator(".statusbar-item", { hasText: /symbols\s+·/ }).first();
+    if ((await item.count()) === 0) return NaN;
+    const text = (await item.textContent({ timeout: 5_000 }).catch(() => "")) ?? "";
     return Number((/([\d,]+) symbols/.exec(text)?.[1] ?? "NaN").replace(/,/g, ""));
   };
   const before = await symbolCount();
@@ -169,7 +172,7 @@ try {
       saved = {};
     }
   }
-  const shrunk = Date.now() + 60_000;
+  const shrunk = Date.now() + READY_TIMEOUT_MS;
   let after = before;
   while ((after = await symbolCount()) >= before || Number.isNaN(after)) {
     if (Date.now() > shrunk) await fail(`symbol count stayed ${after} (was ${before}) after excluding notify/**`);
