@@ -764,6 +764,7 @@ def _bootstrap(rows: list[dict], resamples: int, seed: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> tuple[dict, int, str]:
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     found_queries, found_symbols = discover(args.eval_dir)
     query_files = args.queries or found_queries
     symbol_files = args.symbols if args.symbols is not None else found_symbols
@@ -986,6 +987,7 @@ def run(args: argparse.Namespace) -> tuple[dict, int, str]:
         "symbol_files": [_file_info(p, all_symbol_queries) for p in symbol_files],
         "model_id": embedder.model_id,
         "device": embedder.device,
+        "load_average": {"start": load_at_start, "end": [round(x, 2) for x in os.getloadavg()]},
         "split": args.split,
         "queries": len(per_query),
         "queries_by_split": {sp: sum(1 for r in per_query if r["split"] == sp) for sp in ("dev", "test")},
