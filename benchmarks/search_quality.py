@@ -23,8 +23,8 @@ holding the gold method, a method inside the gold class). Gold lines come from t
 the query file. Recall@k is the share of queries with at least one gold answer in the top k (several
 gold answers are alternatives); MRR@10 is the mean of 1/rank of the first hit (0 beyond 10).
 
-Methods: `hybrid` (the default: every code-aware ranking rule of search.RankingOptions on), `today`
-(every rule off: the ranking before them), `hybrid-no-<rule>` (that one rule off), `rrf` (plain
+Methods: `hybrid` (the default: search.RankingOptions() as shipped), `today`
+(every rule off: the ranking before them), `hybrid-no-<rule>` / `hybrid-with-<rule>` (the default with that one rule switched), `rrf` (plain
 reciprocal rank fusion, k=60, weights 1, of the FTS5 bm25 list and the vector list: no exact tier, no
 word list, no shape weights, no kind prior, no rules), the single lists `lexical` and `vector`, `bm25`
 (rank_bm25 over the same symbols' embedded text), and `vector[<model id>]` per extra `--vector-model`.
@@ -58,7 +58,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # there is no model hub here; never try to reach one
@@ -817,9 +817,17 @@ def run(args: argparse.Namespace) -> tuple[dict, int, str]:
 
             # One Searcher per method and scope: each pays for its own query embeddings (no shared
             # cache), so latencies compare and include the embedding.
-            all_on = RankingOptions()
-            variants = {"hybrid": all_on, "today": RankingOptions.legacy()}
-            variants.update({f"hybrid-no-{rule}": all_on.without(rule) for rule in RANKING_RULES})
+            default = RankingOptions()
+            variants = {"hybrid": default, "today": RankingOptions.legacy()}
+            # Each rule's row: the default without it, or (a rule off by default) the default with it.
+            variants.update(
+                {
+                    f"hybrid-no-{rule}" if getattr(default, rule) else f"hybrid-with-{rule}": replace(
+                        default, **{rule: not getattr(default, rule)}
+                    )
+                    for rule in RANKING_RULES
+                }
+            )
             legacy = RankingOptions.legacy()
             modes = {name: "hybrid" for name in variants} | {"lexical": "lexical", "vector": "vector"}
             shared = {scope: SharedIndexCalls(index) for scope in SCOPES}
