@@ -333,6 +333,9 @@ _TEST_FILE = re.compile(
 _GENERATED_FILE = re.compile(
     r".*_pb2(?:_grpc)?\.pyi?|.*\.pb\.(?:go|cc|h)|.*[._-]generated\.\w+|.*\.gen\.\w+|.*\.g\.dart|.*\.freezed\.dart|.*\.min\.js"
 )
+# Unit tests kept beside the code in an inline module (Rust's `mod tests` / `mod test`): the
+# module, and what it holds, are test code whatever the file's path says.
+TEST_CONTAINERS = frozenset({"test", "tests"})
 # Words that make a question about that kind of code (its demotion is then lifted).
 _ASKS_FOR: dict[str, frozenset[str]] = {
     "test": frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "specs", "e2e", "conftest"}),
@@ -458,6 +461,7 @@ def rule_factor(
     container: str | None,
     container_doc: str | None,
     *,
+    name: str = "",
     asked: set[str],
     stems: set[str],
     opts: RankingOptions,
@@ -474,7 +478,8 @@ def rule_factor(
             if opts.definitions_first:
                 notes.append(f"{kind} x{prior:g}")
     if opts.path_classes:
-        cls = path_class(path)
+        in_test_module = container in TEST_CONTAINERS or (kind == "module" and name in TEST_CONTAINERS)
+        cls = path_class(path) or ("test" if in_test_module else None)
         if cls is not None and cls not in asked:
             factor *= PATH_CLASS_FACTOR[cls]
             notes.append(f"{cls} code x{PATH_CLASS_FACTOR[cls]:g}")
@@ -682,7 +687,7 @@ class Searcher:
         for c in candidates:
             b = c.brief
             factor, notes = rule_factor(
-                shape, b.kind, b.path, b.container, b.container_doc, asked=asked, stems=stems, opts=opts
+                shape, b.kind, b.path, b.container, b.container_doc, name=b.name, asked=asked, stems=stems, opts=opts
             )
             c.factor *= factor
             c.notes.extend(notes)

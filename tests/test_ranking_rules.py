@@ -36,6 +36,23 @@ FILES = {
             """Each attempt waits twice as long as the one before."""
             assert backoff_delay(2) == 2 * backoff_delay(1)
         ''',
+    # Rust keeps unit tests in an inline module beside the code they exercise
+    "src/width.rs": """
+        /// Columns a string takes in a terminal, wide characters counted twice.
+        pub fn display_width(text: &str) -> usize {
+            text.chars().map(|c| if c > '\\u{1100}' { 2 } else { 1 }).sum()
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            #[test]
+            fn display_width_counts_wide_characters_twice() {
+                assert_eq!(display_width("ab"), 2);
+            }
+        }
+        """,
     # one API copied into v1/ and v2/
     "api/v1/client.py": '''
         class Client:
@@ -217,6 +234,16 @@ def test_tests_rank_below_the_code_they_exercise(searcher):
     assert keys(searcher.search(about_tests, 5)) == keys(
         searcher.search(about_tests, 5, ranking=ALL_ON.without("path_classes"))
     )
+
+
+def test_an_inline_test_module_ranks_below_the_code_it_exercises(searcher):
+    question = "display width counts wide characters twice"
+    on = keys(searcher.search(question, 8))
+    off = keys(searcher.search(question, 8, ranking=ALL_ON.without("path_classes")))
+    impl, test = "src/width.rs::display_width", "src/width.rs::tests.display_width_counts_wide_characters_twice"
+    module = "src/width.rs::tests"
+    assert on[0] == impl and on.index(test) > 0 and on.index(module) > 0
+    assert off.index(test) < off.index(impl) and off.index(module) < off.index(impl)
 
 
 # -- definitions above mentions -------------------------------------------------------------------

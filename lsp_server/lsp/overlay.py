@@ -615,7 +615,7 @@ class Overlay:
         for i in fused:
             row = candidates[i][0]
             factor, notes = rule_factor(
-                shape, row.kind, row.path, row.container, None, asked=asked, stems=stems, opts=opts
+                shape, row.kind, row.path, row.container, None, name=row.name, asked=asked, stems=stems, opts=opts
             )
             # What the user is editing right now is a little more likely to be what they mean (and
             # its pool is fused apart from the index's, so its ranks alone would only tie).
