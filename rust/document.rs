@@ -142,6 +142,19 @@ mod tests {
     use crate::languages::by_name;
 
     #[test]
+    fn open_transpiled_js_with_a_source_map_is_parsed() {
+        // The scan's policy judges code, not the inline source map a transpiler appends.
+        let mut src = "exports.get = function get(url) {\n  return request('GET', url);\n};\n".repeat(60);
+        src += &format!(
+            "//# sourceMappingURL=data:application/json;base64,{}\n",
+            "QUJD".repeat(7500)
+        );
+        let doc = Document::new(by_name("javascript").unwrap(), src.into_bytes(), Duration::from_secs(5));
+        assert_eq!(doc.skipped, None);
+        assert!(!doc.extraction().symbols.is_empty());
+    }
+
+    #[test]
     fn incremental_edit_matches_full_parse() {
         let src = "class A:\n    def f(self):\n        pass\n";
         let mut doc = Document::new(

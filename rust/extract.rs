@@ -389,13 +389,14 @@ fn split_qualified(name: &str) -> (String, Option<String>) {
     }
 }
 
-/// A receiver or owner type written out: `(r *Repo[T])` -> `Repo`.
+/// A receiver or owner type written out: `(r *Repo[T])` -> `Repo`, `*SliceFlag[T, S, E]` ->
+/// `SliceFlag`, `Map<K, V>` -> `Map`. Type arguments go first: they may hold spaces.
 fn clean_container(raw: &str) -> String {
-    let s = raw.trim().trim_start_matches('(').trim_end_matches(')');
+    let s = raw.trim().trim_start_matches('(');
+    let s = s.split(['[', '<']).next().unwrap_or("").trim_end_matches([')', ' ']);
     // Go receivers are `name Type` or `Type`; keep the type.
     let ty = s.split_whitespace().last().unwrap_or("");
-    let ty = ty.trim_start_matches(['*', '&']);
-    let ty = ty.split(['[', '<']).next().unwrap_or("");
+    let ty = ty.trim_start_matches(['*', '&', '(']);
     ty.replace("::", ".")
 }
 
@@ -735,12 +736,54 @@ mod tests {
         assert_eq!(ex.symbols[1].range.start_line, 1);
     }
 
+    fn qualified(lang: &str, src: &str) -> Vec<(String, &'static str, Option<String>)> {
+        run(lang, src)
+            .symbols
+            .iter()
+            .map(|s| (s.qualified_name(), s.kind.name(), s.container.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn go_methods_on_generic_types_are_qualified_by_the_type_name() {
+        // urfave/cli v2 sliceflag.go: several type parameters, pointer and value receivers.
+        let src = "package cli\n\ntype SliceFlag[T SliceFlagTarget[E], S ~[]E, E any] struct {\n\tTarget T\n}\n\n\
+                   func (x *SliceFlag[T, S, E]) Apply(set *flag.FlagSet) error { return nil }\n\n\
+                   func (x SliceFlag[T, S, E]) GetValue() string { return \"\" }\n\n\
+                   func (l *List[T]) Push(v T) {}\n\nfunc (Pair[K, V]) Key() K { var k K; return k }\n";
+        let method = |q: &str, c: &str| (q.to_string(), "method", Some(c.to_string()));
+        assert_eq!(
+            qualified("go", src),
+            vec![
+                ("SliceFlag".into(), "struct", None),
+                ("SliceFlag.Target".into(), "field", Some("SliceFlag".into())),
+                method("SliceFlag.Apply", "SliceFlag"),
+                method("SliceFlag.GetValue", "SliceFlag"),
+                method("List.Push", "List"),
+                method("Pair.Key", "Pair"),
+            ]
+        );
+    }
+
+    #[test]
+    fn extensions_of_generic_types_are_qualified_by_the_type_name() {
+        let kotlin = "fun <K, V> Map<K, V>.invert(): Map<V, K> = TODO()\nfun List<String>.joined() = \"\"\n";
+        let names: Vec<String> = qualified("kotlin", kotlin).into_iter().map(|s| s.0).collect();
+        assert_eq!(names, vec!["Map.invert", "List.joined"]);
+        let scala = "object Ext {\n  extension [K, V](m: Map[K, V])\n    def invert: Map[V, K] = ???\n}\n";
+        let names: Vec<String> = qualified("scala", scala).into_iter().map(|s| s.0).collect();
+        assert_eq!(names, vec!["Ext", "Ext.Map.invert"]);
+    }
+
     #[test]
     fn split_and_clean_helpers() {
         assert_eq!(split_qualified("Foo::bar"), ("bar".into(), Some("Foo".into())));
         assert_eq!(split_qualified("a::b::~c"), ("~c".into(), Some("a.b".into())));
         assert_eq!(split_qualified("plain"), ("plain".into(), None));
         assert_eq!(clean_container("(r *Repo[T])"), "Repo");
+        assert_eq!(clean_container("*SliceFlag[T, S, E]"), "SliceFlag");
+        assert_eq!(clean_container("Map<K, V>"), "Map");
+        assert_eq!(clean_container("(*T)"), "T");
         assert_eq!(
             clean_doc("/**\n * Adds.\n * More.\n */").as_deref(),
             Some("Adds.\nMore.")

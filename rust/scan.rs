@@ -5,7 +5,8 @@
 //! Skip policy (reported as `skipped: <reason>`, never as an error):
 //! - "too large (N bytes > M)": over the size cap (default 2 MB);
 //! - "binary": a NUL byte in the first 8 KiB;
-//! - "minified": over 4 KiB with an average line over 300 bytes, or any line over 20,000 bytes;
+//! - "minified": over 4 KiB with an average line over 300 bytes, or any line over 20,000 bytes,
+//!   counting code only (a trailing source map comment line, `//# sourceMappingURL=...`, is not code);
 //! - "deeply nested": brackets nested over 1,000 levels (no real source does; parsers and editors
 //!   degrade quadratically on such trees);
 //! - files of no supported language are not reported at all (they are not source).
@@ -82,23 +83,53 @@ pub fn skip_reason(data: &[u8], max_file_size: u64) -> Option<String> {
     if memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF_BYTES)]).is_some() {
         return Some("binary".to_string());
     }
-    if data.len() > MINIFIED_MIN_SIZE {
-        let mut longest = 0;
-        let mut lines = 0;
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
-            longest = longest.max(nl - start);
-            lines += 1;
-            start = nl + 1;
-        }
-        if longest > MINIFIED_MAX_LINE || data.len() / lines > MINIFIED_AVG_LINE {
-            return Some("minified".to_string());
-        }
+    if data.len() > MINIFIED_MIN_SIZE && looks_minified(data) {
+        return Some("minified".to_string());
     }
     if bracket_depth(data) > MAX_NESTING {
         return Some(format!("deeply nested (over {MAX_NESTING} levels of brackets)"));
     }
     None
+}
+
+/// The minified rule, judged on the code: over 4 KiB with an average line over 300 bytes, or any
+/// line over 20,000 bytes. Source map comments (`//# sourceMappingURL=...`, one URL, often a
+/// base64 data URL far longer than the code, as transpilers append) are not code and not counted.
+fn looks_minified(data: &[u8]) -> bool {
+    let (mut longest, mut lines, mut code_bytes) = (0, 0, data.len());
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
+        let line = &data[start..nl];
+        start = nl + 1;
+        if is_source_map_comment(line) {
+            code_bytes -= (line.len() + 1).min(code_bytes);
+            continue;
+        }
+        longest = longest.max(line.len());
+        lines += 1;
+    }
+    code_bytes > MINIFIED_MIN_SIZE && (longest > MINIFIED_MAX_LINE || code_bytes / lines.max(1) > MINIFIED_AVG_LINE)
+}
+
+/// A line that is only a source map comment: `//# sourceMappingURL=URL` (or the older `//@`), or
+/// `/*# sourceMappingURL=URL */`, where URL is one token (no whitespace), so no code can hide in it.
+fn is_source_map_comment(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    let url = if let Some(rest) = line.strip_prefix(b"//") {
+        rest
+    } else if let Some(rest) = line.strip_prefix(b"/*").and_then(|r| r.strip_suffix(b"*/")) {
+        rest.trim_ascii_end()
+    } else {
+        return false;
+    };
+    let url = match url
+        .strip_prefix(b"# sourceMappingURL=")
+        .or(url.strip_prefix(b"@ sourceMappingURL="))
+    {
+        Some(u) => u,
+        None => return false,
+    };
+    !url.is_empty() && !url.iter().any(|b| b.is_ascii_whitespace()) && memchr::memmem::find(url, b"*/").is_none()
 }
 
 /// The deepest running count of open brackets. Brackets in strings and comments count too:
@@ -375,6 +406,84 @@ mod tests {
             timeout: Duration::from_secs(5),
             excludes: vec![],
             parsing: Parsing::InProcess,
+        }
+    }
+
+    /// Readable transpiled JavaScript (as superagent ships it): a few functions, then an inline
+    /// source map, one base64 data URL line of 30 KB.
+    fn transpiled_js_with_source_map() -> String {
+        let mut src = String::from("\"use strict\";\n\n");
+        for i in 0..40 {
+            src += &format!(
+                "function handler{i}(req, res) {{\n  const body = req.body || {{}};\n  return res.send(body);\n}}\n\n"
+            );
+        }
+        let map: String = "eyJ2ZXJzaW9uIjozLCJmaWxlIjoicmVxdWVzdC1iYXNlLmpzIn0"
+            .chars()
+            .cycle()
+            .take(30_000)
+            .collect();
+        src + "//# sourceMappingURL=data:application/json;charset=utf-8;base64," + &map + "\n"
+    }
+
+    #[test]
+    fn source_map_comments_do_not_make_code_minified() {
+        let src = transpiled_js_with_source_map();
+        assert!(src.len() > 30_000 && src.lines().count() < 250);
+        assert_eq!(skip_reason(src.as_bytes(), DEFAULT_MAX_FILE_SIZE), None);
+        let cancel = AtomicBool::new(false);
+        let lang = languages::detect("request-base.js", Some(src.as_bytes()));
+        let out = extract_bytes(
+            "request-base.js",
+            src.as_bytes(),
+            hash_hex(src.as_bytes()),
+            lang,
+            DEFAULT_MAX_FILE_SIZE,
+            Duration::from_secs(5),
+            &cancel,
+            Parsing::InProcess,
+        );
+        assert_eq!(out.skipped, None);
+        assert_eq!(out.extraction.symbols.len(), 40);
+
+        // The block-comment form (CSS, some bundlers) likewise; short code under a long map too.
+        let css = format!(
+            ".a {{ color: red; }}\n/*# sourceMappingURL=data:application/json;base64,{} */\n",
+            "QUJD".repeat(8000)
+        );
+        assert_eq!(skip_reason(css.as_bytes(), DEFAULT_MAX_FILE_SIZE), None);
+
+        // Real minified bundles stay skipped, with or without a source map line after them.
+        let bundle = "var a=1;function f(b){return b+a};".repeat(1000);
+        assert_eq!(
+            skip_reason(bundle.as_bytes(), DEFAULT_MAX_FILE_SIZE).as_deref(),
+            Some("minified")
+        );
+        let with_map = format!("{bundle}\n//# sourceMappingURL=bundle.min.js.map\n");
+        assert_eq!(
+            skip_reason(with_map.as_bytes(), DEFAULT_MAX_FILE_SIZE).as_deref(),
+            Some("minified")
+        );
+        // Many short lines of minified code, each under the line cap: the average still counts.
+        let wide = format!("{}\n", "var a=1;".repeat(100)).repeat(20);
+        let wide_with_map = format!(
+            "{wide}//# sourceMappingURL=data:application/json;base64,{}\n",
+            "QUJD".repeat(8000)
+        );
+        assert_eq!(
+            skip_reason(wide_with_map.as_bytes(), DEFAULT_MAX_FILE_SIZE).as_deref(),
+            Some("minified")
+        );
+        // Code cannot hide in a "source map" line: after whitespace, or after the closing `*/`.
+        for disguised in [
+            format!("//# sourceMappingURL=x {}\n", "var a=1;".repeat(3000)),
+            format!("/*# sourceMappingURL=x */{}\n", "var a=1;".repeat(3000)),
+            format!("/*# sourceMappingURL=x*/{}/**/\n", "a=1;".repeat(6000)),
+        ] {
+            assert_eq!(
+                skip_reason(disguised.as_bytes(), DEFAULT_MAX_FILE_SIZE).as_deref(),
+                Some("minified")
+            );
         }
     }
 

@@ -154,3 +154,15 @@ def test_shebang_script_is_outlined(tmp_path: Path) -> None:
     record = outline(script)
     assert record["language"] == "bash"
     assert record["symbols"][0]["name"] == "release"
+
+
+def test_transpiled_js_with_inline_source_map_is_not_minified(tmp_path: Path) -> None:
+    # Readable transpiled code (superagent's lib/*.js) ends with a data-URL source map line of
+    # tens of KB; the code is outlined, the map line does not make the file "minified".
+    functions = "".join(f"function handler{i}(req, res) {{\n  return res.send(req.body);\n}}\n\n" for i in range(30))
+    source_map = "//# sourceMappingURL=data:application/json;charset=utf-8;base64," + "eyJ2ZXJzaW9uIjozfQ" * 1700
+    path = tmp_path / "request-base.js"
+    path.write_text('"use strict";\n\n' + functions + source_map + "\n")
+    record = outline(path)
+    assert "skipped" not in record, record.get("skipped")
+    assert [s["name"] for s in record["symbols"]] == [f"handler{i}" for i in range(30)]
