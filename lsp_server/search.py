@@ -395,14 +395,14 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 11 <= n % 100 <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-# A non-exact hit's relevance: a logistic curve, fitted on the search_quality dev split
-# (benchmarks/search_quality.py --fit-calibration), over two features of its raw score: its share
-# of the best score any candidate could get (every list ranking it first), and its margin over the
+# A non-exact hit's relevance: a logistic curve, fitted on the search_quality dev split of the
+# 19-package eval set (benchmarks/search_quality.py --fit-calibration), over two features of its
+# raw score: its share of the best score any candidate could get (every list ranking it first), and its margin over the
 # best *other* non-exact hit on the page (> 1 only for the first: how far ahead it is). Both slopes
 # are positive, so the relevance never contradicts the order. It estimates the share of results at
 # that relevance that were the answer looked for (one answer per question in that set, so a page
 # rarely holds more than one relevant hit). Exact-name hits take the band above it.
-CALIBRATION = (-1.005, 2.833, 3.526)  # (intercept, slope on ln(raw / best possible), slope on ln(raw / best other))
+CALIBRATION = (-1.593, 1.346, 3.303)  # (intercept, slope on ln(raw / best possible), slope on ln(raw / best other))
 RELEVANCE_CEILING = 0.89  # non-exact hits stay below every exact-name hit
 BANDS = (
     (0.9, "exact"),
