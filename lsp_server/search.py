@@ -397,8 +397,9 @@ def _ordinal(n: int) -> str:
 
 # A non-exact hit's relevance: a logistic curve, fitted on the search_quality dev split of the
 # 19-package eval set (benchmarks/search_quality.py --fit-calibration), over two features of its
-# raw score: its share of the best score any candidate could get (every list ranking it first), and its margin over the
-# best *other* non-exact hit on the page (> 1 only for the first: how far ahead it is). Both slopes
+# raw score: its share of the best score any candidate could get (every list ranking it first),
+# and its margin over the best *other* non-exact hit on the page (> 1 only for the first: how far
+# ahead it is). Both slopes
 # are positive, so the relevance never contradicts the order. It estimates the share of results at
 # that relevance that were the answer looked for (one answer per question in that set, so a page
 # rarely holds more than one relevant hit). Exact-name hits take the band above it.
