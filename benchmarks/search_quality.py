@@ -173,34 +173,23 @@ def _check_gold(path: Path, q: dict) -> None:
 
 def load_eval_set(path: Path) -> dict:
     """One natural-language query file; each query gets `file` (its file name) and `corpus_set`."""
-    data = _read_json(path)
-    set_name = data.get("corpus_set", "quality")
-    folders = set(corpus.source_by_folder(set_name))
-    seen: set[str] = set()
-    for q in data["queries"]:
-        missing = {"id", "package", "query", "style", "gold"} - set(q)
-        if missing:
-            raise EvalSetError(f"{path}: query {q.get('id', q)} lacks {sorted(missing)}")
-        if q["id"] in seen:
-            raise EvalSetError(f"{path}: duplicate query id {q['id']}")
-        seen.add(q["id"])
-        if q["package"] not in folders:
-            raise EvalSetError(f"{path}: {q['id']} names package {q['package']!r}, not in corpus set {set_name!r}")
-        if q["style"] not in STYLES:
-            raise EvalSetError(f"{path}: {q['id']} has style {q['style']!r} ({'|'.join(STYLES)})")
-        _check_gold(path, q)
-        q["file"] = path.name
-    return data
+    return _load_query_file(path, "style", STYLES)
 
 
 def load_symbol_set(path: Path) -> dict:
     """One symbol-query file (identifier queries for the fuzzy `symbols` search)."""
+    return _load_query_file(path, "kind", SYMBOL_KINDS)
+
+
+def _load_query_file(path: Path, label: str, labels: Iterable[str]) -> dict:
+    """A query file vetted: every query has its fields, a unique id, a package of the file's corpus
+    set, a known `label` (style or kind), a non-empty query and well-formed gold answers."""
     data = _read_json(path)
     set_name = data.get("corpus_set", "quality")
     folders = set(corpus.source_by_folder(set_name))
     seen: set[str] = set()
     for q in data["queries"]:
-        missing = {"id", "package", "query", "kind", "gold"} - set(q)
+        missing = {"id", "package", "query", label, "gold"} - set(q)
         if missing:
             raise EvalSetError(f"{path}: query {q.get('id', q)} lacks {sorted(missing)}")
         if q["id"] in seen:
@@ -208,8 +197,8 @@ def load_symbol_set(path: Path) -> dict:
         seen.add(q["id"])
         if q["package"] not in folders:
             raise EvalSetError(f"{path}: {q['id']} names package {q['package']!r}, not in corpus set {set_name!r}")
-        if q["kind"] not in SYMBOL_KINDS:
-            raise EvalSetError(f"{path}: {q['id']} has kind {q['kind']!r} ({'|'.join(SYMBOL_KINDS)})")
+        if q[label] not in labels:
+            raise EvalSetError(f"{path}: {q['id']} has {label} {q[label]!r} ({'|'.join(labels)})")
         if not isinstance(q["query"], str) or not q["query"].strip():
             raise EvalSetError(f"{path}: {q['id']} has an empty query")
         _check_gold(path, q)
