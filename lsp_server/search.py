@@ -891,7 +891,7 @@ class NameTable:
 
     def __init__(self, generation: int, rows: list[tuple]) -> None:
         self.generation = generation
-        self.rows = rows  # (id, name, kind, language, path, qualified_name)
+        self.rows = rows  # (id, name, kind, language, path, qualified_name); repeated strs shared
         by_lower: dict[str, list[int]] = {}
         original: dict[str, str] = {}
         for i, row in enumerate(rows):

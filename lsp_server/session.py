@@ -14,6 +14,8 @@ Must never: import pygls/lsprotocol (front ends convert), run SQL or touch Lance
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import inspect
 import logging
 import os
@@ -53,6 +55,29 @@ STARTING, INDEXING, EMBEDDING, READY, READER, ERROR, STOPPED = (
 
 ProgressCallback = Callable[[str, int | None, str], None]  # kind ("begin"|"report"|"end"), percent, message
 StatusCallback = Callable[["SessionStatus"], None]
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc only; musl and macOS have none
+    except (AttributeError, OSError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_memory() -> None:
+    """After a burst (the first index, an embedding run): collect cycles and hand the heap pages
+    glibc keeps on its free lists back to the kernel (`malloc_trim(0)`, every arena). Measured on
+    the default model: 94 MiB of freed embedding memory stayed resident without it (262 -> 168 MiB
+    after 12 batches of 64 texts; see `embed._run_options`)."""
+    gc.collect()
+    if _MALLOC_TRIM is not None:
+        try:
+            _MALLOC_TRIM(0)
+        except Exception:  # never fatal: memory stays as it was
+            log.debug("malloc_trim failed", exc_info=True)
 
 
 def make_embedder(settings: Settings) -> Embedder | None:
@@ -301,6 +326,7 @@ class WorkspaceSession:
         if stats.errors:
             log.warning("indexing reported %d errors; first: %s", len(stats.errors), stats.errors[0])
         self._last_full = time.monotonic()
+        release_memory()  # the scan's batches and prepared rows
         if not will_embed:
             self._progress("end", 100, f"{stats.symbols} symbols in {stats.files} files", force=True)
             self._set(READY, f"{stats.symbols} symbols in {stats.files} files", percentage=100)
@@ -357,10 +383,13 @@ class WorkspaceSession:
                 self._progress("report", pct, f"embedding {p.done}/{p.total} symbols{left}")
 
         try:
-            index.sync_vectors(progress=on_embed, cancel=self._stop)
+            embedded = index.sync_vectors(progress=on_embed, cancel=self._stop)
         except Exception as exc:
             log.exception("embedding failed")
             self._error = f"embedding failed: {exc}"
+            embedded = 1
+        if embedded or initial:
+            release_memory()  # the model's activations, freed per batch, are still held by malloc
 
     def _vector_loop(self) -> None:
         while not self._stop.is_set():
@@ -431,6 +460,8 @@ class WorkspaceSession:
         else:
             index.prioritize(paths)  # just saved: the person is working on these
             stats = index.update_files(paths, **no_sync)
+        if full:
+            release_memory()
         if stats.changed or stats.deleted:
             log.info("re-indexed %d changed and %d deleted files in %.3fs", stats.changed, stats.deleted, stats.seconds)
         self._vectors_due.set()
