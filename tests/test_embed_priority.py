@@ -14,7 +14,7 @@ from index_support import DIM, make_workspace, open_index
 import lsp_server.index as index_module
 from lsp_server.embed import HashingEmbedder
 from lsp_server.index import IndexProgress, format_eta
-from lsp_server.index.store import EMBED_FIRST_KINDS
+from lsp_server.index.store import EMBED_CLASSES, EMBED_FIRST_KINDS
 
 # Many small files: each holds one function and module-level variables, so kinds and paths can be
 # told apart in the order the texts are embedded.
@@ -73,12 +73,30 @@ def test_a_boosted_file_comes_first(ws, tmp_path):
         records = ix.get_symbols([r.symbol_id for r in order])
         paths = [records[r.symbol_id].path for r in order]
         assert set(paths[:3]) == {"pkg/mod07.py"} and "pkg/mod07.py" not in paths[3:]
-        # The keyset cursor pages through the same order without gaps or repeats.
-        paged, after = [], (-1, -1, "")
-        while batch := ix.store.pending(5, after, ["pkg/mod07.py"]):
-            paged.extend(r.symbol_id for r in batch)
-            after = batch[-1].cursor
+        # Each class pages by its keyset cursor; the classes in turn give the same order, without
+        # gaps or repeats.
+        paged = []
+        for embed_class in EMBED_CLASSES:
+            after = (-1, "")
+            while batch := ix.store.pending_class(embed_class, 5, after, ["pkg/mod07.py"]):
+                assert {r.embed_class for r in batch} == {embed_class}
+                paged.extend(r.symbol_id for r in batch)
+                after = batch[-1].cursor
         assert paged == [r.symbol_id for r in order]
+
+
+def test_the_queue_is_read_through_indexes_not_sorted(ws, tmp_path):
+    # A sync reads each class a batch at a time: no query may sort the whole outbox (at 360,000
+    # queued rows a sorting query took seconds per batch, so a first index grew quadratic).
+    with open_index(ws, tmp_path / "idx", embed=False) as ix:
+        ix.update()
+        con = ix.store._reader()
+        for embed_class in EMBED_CLASSES:
+            sql, params = ix.store.class_query(embed_class, 256, (-1, ""), ["pkg/mod01.py"])
+            plan = " | ".join(row[-1] for row in con.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert "SCAN o" not in plan and "SCAN outbox" not in plan, plan
+            if embed_class != 1:
+                assert "USE TEMP B-TREE" not in plan and "outbox_seq" in plan, plan
 
 
 def test_a_file_opened_during_the_first_sync_is_embedded_next(ws, tmp_path, monkeypatch):

@@ -40,6 +40,7 @@ from lsp_server.index import privacy
 from lsp_server.index.lock import WriterLock
 from lsp_server.index.records import RECORDS_VERSION, file_rows
 from lsp_server.index.store import (
+    EMBED_CLASSES,
     NewerSchemaError,
     OutboxRow,
     PreparedFile,
@@ -80,6 +81,7 @@ QUARANTINE_DIR = "quarantine"
 # most for the batch in flight: 256 rows are ~1.5 s of embedding on 2 CPU cores.
 SYNC_BATCH = int(os.environ.get("SYMSCOPE_SYNC_BATCH", "256"))
 BOOSTED_PATHS_MAX = 64
+SYNC_PASSES = 3  # passes over the outbox per sync (see Index._sync)
 EMBED_BATCH = int(os.environ.get("SYMSCOPE_EMBED_BATCH", "64"))  # texts per embedder call
 # Unused cache entries kept for branch switches and reverts, beyond those current symbols use.
 CACHE_KEEP_UNUSED_MIN = 20_000
@@ -678,32 +680,19 @@ class Index:
             if total:
                 self.store.advance_cache_tick()
             done = 0
-            after: tuple[int, int, str] = (-1, -1, "")
-            order_seen = -1
             started = time.monotonic()
             try:
-                while total:
+                left = total
+                for _ in range(SYNC_PASSES if total else 0):
                     if cancel is not None and cancel.is_set():
                         break
-                    order, boosted = self._boost_state()
-                    if order != order_seen:
-                        # A newly boosted path may sort before the cursor: read from the top again.
-                        after, order_seen = (-1, -1, ""), order
-                    rows = self.store.pending(SYNC_BATCH, after, boosted)
-                    if not rows:
+                    done = self._sync_pass(model, dim, counts, cancel, progress, total, done, started)
+                    # A pass reads each class once. Rows queued meanwhile, or of a path that lost
+                    # its boost behind a cursor, wait for the next pass; stop when one acknowledges
+                    # nothing (the next sync, when more is due, tries again).
+                    before, left = left, self.store.pending_count()
+                    if not left or left >= before:
                         break
-                    after = rows[-1].cursor
-                    self._sync_batch(rows, model, dim, counts, cancel)
-                    done += len(rows)
-                    rate = done / max(time.monotonic() - started, 1e-6)
-                    self.store.set_meta("embed_rate", f"{rate:.3f}")
-                    if progress is not None:
-                        eta = max(total - done, 0) / rate
-                        progress(
-                            IndexProgress(
-                                "embed", done, total, f"{counts.embedded} embedded, {format_eta(eta)} left", eta
-                            )
-                        )
             except VectorStoreError as exc:
                 self._handle_broken_table(model, exc)
                 raise
@@ -720,6 +709,37 @@ class Index:
                 if counts.embedded:  # only new entries can push the cache over its bound
                     self.store.gc_cache(max(CACHE_KEEP_UNUSED_MIN, self.store.counts()[1]))
         return counts
+
+    def _sync_pass(self, model, dim, counts, cancel, progress, total: int, done: int, started: float) -> int:
+        """One pass over the outbox, class by class (Store.pending_class), a SYNC_BATCH at a time;
+        a newly boosted path is read next. Returns `done` plus the rows handled."""
+        cursors = {embed_class: (-1, "") for embed_class in EMBED_CLASSES}
+        exhausted: set[int] = set()
+        order_seen = -1
+        while not (cancel is not None and cancel.is_set()):
+            order, boosted = self._boost_state()
+            if order != order_seen:  # a file was opened or saved: its rows come next
+                order_seen = order
+                cursors[1] = (-1, "")
+                exhausted.discard(1)
+            embed_class = next((c for c in EMBED_CLASSES if c not in exhausted), None)
+            if embed_class is None:
+                break
+            rows = self.store.pending_class(embed_class, SYNC_BATCH, cursors[embed_class], boosted)
+            if len(rows) < SYNC_BATCH:
+                exhausted.add(embed_class)
+            if not rows:
+                continue
+            cursors[embed_class] = rows[-1].cursor
+            self._sync_batch(rows, model, dim, counts, cancel)
+            done += len(rows)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            self.store.set_meta("embed_rate", f"{rate:.3f}")
+            if progress is not None:
+                eta = max(total - done, 0) / rate
+                message = f"{counts.embedded} embedded, {format_eta(eta)} left"
+                progress(IndexProgress("embed", min(done, total), total, message, eta))
+        return done
 
     def _sync_batch(self, rows: list[OutboxRow], model: str, dim: int, counts: _SyncCounts, cancel) -> None:
         upserts = [r for r in rows if r.op == "upsert"]

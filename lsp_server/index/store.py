@@ -260,25 +260,27 @@ class OutboxRow:
     op: str
     text_hash: str
     seq: int
-    priority: int = 0  # EMBED_PRIORITY_SQL's class: the order rows are embedded in
+    embed_class: int = 0  # see Store.pending_class: the order rows are embedded in
 
     @property
-    def cursor(self) -> tuple[int, int, str]:
-        """The keyset position just after this row, for `Store.pending(after=...)`."""
-        return (self.priority, self.seq, self.symbol_id)
+    def cursor(self) -> tuple[int, str]:
+        """The keyset position just after this row within its class (`Store.pending_class`)."""
+        return (self.seq, self.symbol_id)
 
 
 # Kinds whose vectors answer most questions ("where do we retry uploads?" lands on a function or a
 # type), so they are embedded before fields, variables, keys and headings on a first index.
 EMBED_FIRST_KINDS = ("function", "method", "constructor", "class", "interface", "struct", "enum", "module")
-# The embedding order of an outbox row `o` joined to its symbol `s`; the one bound parameter is a
-# JSON array of boosted paths (bound, never formatted in). Constants only are formatted in here.
-EMBED_PRIORITY_SQL = (
-    "CASE WHEN o.op = 'delete' THEN 0"
-    " WHEN s.path IN (SELECT value FROM json_each(?)) THEN 1"
-    f" WHEN s.kind IN ({', '.join(repr(k) for k in EMBED_FIRST_KINDS)}) THEN 2"
-    " ELSE 3 END"
-)
+EMBED_CLASSES = (0, 1, 2, 3)  # deletes, boosted paths, EMBED_FIRST_KINDS, the rest (Store.pending_class)
+# The row filter of classes 0, 2 and 3 over an outbox row `o` LEFT JOINed to its symbol `s`; 2 and 3
+# take the boosted paths as one bound JSON array (bound, never formatted in; only these constants are).
+_NOT_BOOSTED = "(s.path IS NULL OR s.path NOT IN (SELECT value FROM json_each(?)))"
+_FIRST_KINDS = f"({', '.join(repr(k) for k in EMBED_FIRST_KINDS)})"
+_EMBED_CLASS_SQL = {
+    0: "o.op = 'delete'",
+    2: f"o.op = 'upsert' AND s.kind IN {_FIRST_KINDS} AND {_NOT_BOOSTED}",
+    3: f"o.op = 'upsert' AND (s.kind IS NULL OR s.kind NOT IN {_FIRST_KINDS}) AND {_NOT_BOOSTED}",
+}
 
 
 @dataclass(frozen=True)
@@ -654,22 +656,55 @@ class Store:
         return {sid: (op, h) for sid, op, h in self._reader().execute("SELECT symbol_id, op, text_hash FROM outbox")}
 
     def pending(
-        self, limit: int, after: tuple[int, int, str] = (-1, -1, ""), boost_paths: Sequence[str] = ()
+        self, limit: int, after: tuple[int, str] = (-1, ""), boost_paths: Sequence[str] = ()
     ) -> list[OutboxRow]:
-        """Pending rows in embedding order, keyset-paginated by (priority, seq, symbol_id).
+        """Up to `limit` pending rows in embedding order (class by class, see `pending_class`),
+        from the start: for inspection and tests. The sync worker pages each class itself."""
+        rows: list[OutboxRow] = []
+        for embed_class in EMBED_CLASSES:
+            rows += self.pending_class(embed_class, limit - len(rows), after, boost_paths)
+            if len(rows) >= limit:
+                break
+        return rows
 
-        Priority (see `EMBED_PRIORITY_SQL`): deletes first (they cost nothing), then symbols of
-        `boost_paths` (open documents, files just changed), then functions, methods and types,
-        then everything else; oldest first within a class.
+    def pending_class(
+        self, embed_class: int, limit: int, after: tuple[int, str] = (-1, ""), boost_paths: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """The oldest pending rows of one embedding class after `after` (keyset by seq, symbol_id).
+
+        Classes, embedded in this order: 0 deletes (they cost nothing), 1 symbols of `boost_paths`
+        (open documents, files just saved), 2 functions, methods and types, 3 everything else.
+        Each query walks the outbox's seq index from the cursor (classes 0, 2, 3) or the symbols'
+        path index (class 1) and stops at `limit`: a sync pass reads the queue once per class,
+        never sorting it whole.
         """
-        rows = self._reader().execute(
-            "SELECT symbol_id, op, text_hash, seq, priority FROM ("
-            f"  SELECT o.symbol_id, o.op, o.text_hash, o.seq, {EMBED_PRIORITY_SQL} AS priority"
-            "   FROM outbox o LEFT JOIN symbols s ON s.symbol_id = o.symbol_id"
-            ") WHERE (priority, seq, symbol_id) > (?, ?, ?) ORDER BY priority, seq, symbol_id LIMIT ?",
-            (json.dumps(list(boost_paths)), *after, limit),
-        )
-        return [OutboxRow(*r) for r in rows]
+        if limit <= 0:
+            return []
+        sql, params = self.class_query(embed_class, limit, after, boost_paths)
+        rows = self._reader().execute(sql, params)
+        return [OutboxRow(sid, op, h, seq, embed_class) for sid, op, h, seq in rows]
+
+    @staticmethod
+    def class_query(
+        embed_class: int, limit: int, after: tuple[int, str], boost_paths: Sequence[str]
+    ) -> tuple[str, tuple]:
+        """The SQL and bound parameters of `pending_class` (apart, so a test can read its plan)."""
+        boosted = json.dumps(list(boost_paths))
+        if embed_class == 1:
+            sql = (
+                "SELECT o.symbol_id, o.op, o.text_hash, o.seq FROM symbols s "
+                "JOIN outbox o ON o.symbol_id = s.symbol_id "
+                "WHERE s.path IN (SELECT value FROM json_each(?)) AND o.op = 'upsert' AND (o.seq, o.symbol_id) > (?, ?) "
+                "ORDER BY o.seq, o.symbol_id LIMIT ?"
+            )
+        else:
+            sql = (
+                "SELECT o.symbol_id, o.op, o.text_hash, o.seq FROM outbox o "
+                "LEFT JOIN symbols s ON s.symbol_id = o.symbol_id "
+                f"WHERE {_EMBED_CLASS_SQL[embed_class]} AND (o.seq, o.symbol_id) > (?, ?) "
+                "ORDER BY o.seq, o.symbol_id LIMIT ?"
+            )
+        return sql, ((*after, limit) if embed_class == 0 else (boosted, *after, limit))
 
     def pending_ids(self, symbol_ids: Iterable[str]) -> set[str]:
         return {
