@@ -575,18 +575,24 @@ async def phase_storm(root: Path, work: Path, probes, args) -> dict[str, Any]:
         ignored = set(watchfiles.DefaultFilter.ignore_dirs)
         expected = sum(1 for p in chosen if not ignored.intersection(Path(p).parts))
         out["files_changed_in_watcher_ignored_dirs"] = len(chosen) - expected
-        last_seen = time.monotonic()
-        seen = 0
+        # Done when every visible file was re-indexed, or when the server has been idle (no pass,
+        # under 0.1 CPU seconds per second) for the quiet window; a pass in progress is busy.
+        pid = bench.client._server.pid
+        last_busy = time.monotonic()
+        cpu_prev = cpu_seconds(pid)
         while True:
-            await asyncio.sleep(0.5)
-            if len(bench.reindex_passes) != seen:
-                seen = len(bench.reindex_passes)
-                last_seen = time.monotonic()
+            await asyncio.sleep(1.0)
+            cpu_now = cpu_seconds(pid)
+            if cpu_now - cpu_prev > 0.1:
+                last_busy = time.monotonic()
+            cpu_prev = cpu_now
             changed = sum(p[1] for p in bench.reindex_passes)
-            quiet_for = time.monotonic() - last_seen
-            if changed >= expected and quiet_for >= 2:
+            if bench.reindex_passes and changed >= expected and time.monotonic() - bench.reindex_passes[-1][0] >= 2:
                 break
-            if quiet_for >= args.quiet_seconds * 3 or time.monotonic() - burst_start > args.storm_limit:
+            if time.monotonic() - last_busy >= args.quiet_seconds:
+                break
+            if time.monotonic() - burst_start > args.storm_limit:
+                out["storm_limit_reached"] = True
                 break
         passes = list(bench.reindex_passes)
         changed = sum(p[1] for p in passes)
