@@ -17,7 +17,9 @@ figure a JSON field next to the machine's load average when it was taken:
     left (or the scan's): steady RSS when idle, then `--storm-events` files changed in one burst
     through the filesystem: re-index passes (the server's "re-indexed N changed" log lines), files
     they re-indexed, time from the burst to the last pass, passes in a quiet window after it (a
-    rescan loop would show here), the server's CPU seconds in that window and RSS after.
+    rescan loop would show here), the server's CPU seconds in that window and RSS after;
+  * outbox: the store's own `pending(256)` (the query each 256-row embedding batch runs) timed on a
+    copy of the lsp phase's index, with the number of queued rows.
 
 Never: fetches anything (run `python benchmarks/scale.py fetch` first), leaves a corpus file modified
 (every changed file's bytes and mtime are restored in a `finally`), or reports a figure it did not
