@@ -27,6 +27,8 @@ MIN_DOC_WORDS = 4
 MIN_DOC_CHARS = 20
 MIN_CODE_LINES = 2
 MAX_QUERY_REPEATS = 3  # a summary shared by more symbols than this is boilerplate ("See above.")
+#: The languages the training packages are written in; other files they ship (CSS, shell, C) are not mined.
+MINED_LANGUAGES = {"python", "javascript", "typescript", "tsx", "rust", "go", "java", "kotlin"}
 MINED_KINDS = {"function", "method", "class", "interface", "struct", "enum", "trait", "constructor", "module"}
 
 # gitignore-style globs the scan skips: tests, generated bundles, vendored copies, examples, docs.
@@ -135,7 +137,12 @@ def mine_tree(root: Path, package: str, split: str) -> Iterator[Pair]:
     scanner = _native.Scanner(str(root), threads=1, timeout_ms=2000, excludes=EXCLUDES, supervised=True)
     for batch in scanner:
         for result in batch:
-            if result["skipped"] or result["error"] or not result["symbols"] or not result["language"]:
+            if (
+                result["skipped"]
+                or result["error"]
+                or not result["symbols"]
+                or result["language"] not in MINED_LANGUAGES
+            ):
                 continue
             data = (root / result["path"]).read_bytes()
             if _GENERATED_MARK.search(data[:2000]):
