@@ -1,6 +1,6 @@
 """`python -m training {fetch,mine,train,export,all}`: the pipeline's one command line.
 
-Owns: argument parsing, where each stage's output goes (`training/out/`, git-ignored; the fetch
+Owns: argument parsing, `compare` (the validation slice through embed.py: default vs trained), where each stage's output goes (`training/out/`, git-ignored; the fetch
 cache under ~/.cache/symscope/training), and the `--tiny` end-to-end smoke settings.
 
 Must never: write into the git tree except `training/data/` (manifest, mining stats, run logs).
@@ -56,9 +56,42 @@ def cmd_export(args: argparse.Namespace) -> None:
     export(Path(args.out) / "run", Path(args.out) / "model")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    """The validation slice through symscope's own embedder (ONNX, int8 on the CPU): the bundled
+    default against the installed trained model, exactly as search would embed them."""
+    import numpy as np
+
+    from lsp_server import embed
+    from training.train import TrainConfig, code_text, read_jsonl
+
+    cfg = TrainConfig.from_args(args)
+    pairs = [p for p in read_jsonl(Path(args.out) / "pairs" / "validation.jsonl") if p["signal"] == "doc"]
+    order = np.random.default_rng(cfg.seed + 1).permutation(len(pairs))[: cfg.val_pairs]  # train.py's slice
+    val = [pairs[i] for i in sorted(order)]
+    for spec in ("default:int8", "symscope-code-minilm:int8"):
+        started = time.perf_counter()
+        model = embed.load_embedder(spec, device="cpu", max_length=cfg.max_len)
+        queries = np.stack([model.embed_query(p["query"]) for p in val])  # alone, as search embeds a query
+        scores = queries @ model.embed([code_text(p) for p in val]).T
+        ranks = (scores > np.diag(scores)[:, None]).sum(1)
+        print(
+            json.dumps(
+                {
+                    "model_id": model.model_id,
+                    "n": len(val),
+                    "recall@1": float((ranks == 0).mean()),
+                    "recall@5": float((ranks < 5).mean()),
+                    "mrr": float((1.0 / (ranks + 1)).mean()),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["fetch", "mine", "train", "export", "all"])
+    parser.add_argument("stage", choices=["fetch", "mine", "train", "export", "compare", "all"])
     parser.add_argument("--out", default=str(OUT), help="where pairs, runs and the model go (default training/out)")
     parser.add_argument("--tiny", action="store_true", help="a one-minute end-to-end run on a few hundred pairs")
     parser.add_argument("--jobs", type=int, default=6, help="parallel downloads")
