@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import threading
 import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -275,6 +276,7 @@ def fetch_all(pins: tuple[Pin, ...] = PINS, jobs: int = 4, manifest_path: Path =
     check_pins(pins)
     known = {(r["registry"], r["name"], r["version"]): r.get("sha256") for r in load_manifest(manifest_path)}
     rows: list[dict] = []
+    print_lock = threading.Lock()
 
     def one(pin: Pin) -> dict:
         try:
@@ -282,11 +284,12 @@ def fetch_all(pins: tuple[Pin, ...] = PINS, jobs: int = 4, manifest_path: Path =
         except Exception as exc:  # one bad package must not lose the others; the manifest says why
             row = {"registry": pin.registry, "name": pin.name, "version": pin.version, "kept": False}
             row["dropped"] = f"fetch failed: {type(exc).__name__}: {str(exc)[:200]}"
-        print(
-            f"{'kept   ' if row['kept'] else 'DROPPED'} {pin.key} {pin.version} {row.get('licence', '')}"
-            f"{'' if row['kept'] else ' -- ' + row['dropped']}",
-            flush=True,
-        )
+        with print_lock:  # threads: one whole line at a time
+            print(
+                f"{'kept   ' if row['kept'] else 'DROPPED'} {pin.key} {pin.version} {row.get('licence', '')}"
+                f"{'' if row['kept'] else ' -- ' + row['dropped']}",
+                flush=True,
+            )
         return row
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
