@@ -275,7 +275,7 @@ async def run_transport(
     else:  # in-process: the same MCPServer, no transport
         from lsp_server.config import Settings
         from lsp_server.index import Index
-        from lsp_server.mcp_tools import create_server
+        from lsp_server.mcp.server import create_server
         from lsp_server.search import Searcher
         from lsp_server.session import make_embedder
 

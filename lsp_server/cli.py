@@ -114,12 +114,12 @@ def _register_outline(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_mcp(args: argparse.Namespace) -> int:
     if args.print_config is not None:
-        from lsp_server import mcp_config  # prints a snippet: no SDK, no index
+        from lsp_server.mcp import client_config  # prints a snippet: no SDK, no index
 
-        return mcp_config.print_config(args)
-    from lsp_server import mcp_tools  # imports the mcp SDK: only when this command runs
+        return client_config.print_config(args)
+    from lsp_server.mcp import cli  # imports the mcp SDK: only when this command runs
 
-    return mcp_tools.run(args)
+    return cli.run(args)
 
 
 def _register_mcp(sub: argparse._SubParsersAction) -> None:
@@ -130,7 +130,12 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
         "HTTP at http://HOST:PORT/mcp with --http. The bearer token comes from --token or "
         "$SYMSCOPE_MCP_TOKEN (prefer the variable: arguments are visible to other local users).",
     )
-    p.add_argument("--root", default=".", help="workspace root (default: the current directory)")
+    p.add_argument(
+        "--root",
+        action="append",
+        help="workspace root (default: the current directory); repeat it to serve several roots, whose paths "
+        "are then <root name>/<path inside the root>",
+    )
     p.add_argument("--index-dir", help="index folder (default: per-user cache, or $SYMSCOPE_INDEX_DIR)")
     p.add_argument(
         "--http", metavar="[HOST:]PORT", help="serve streamable HTTP instead of stdio (host 127.0.0.1 unless given)"
@@ -157,12 +162,12 @@ def _register_mcp(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_lsp(args: argparse.Namespace) -> int:
-    from lsp_server import lsp  # imports pygls: only when this command runs
+    from lsp_server.lsp import server  # imports pygls: only when this command runs
 
     base = {"index_dir": args.index_dir, "model": args.model, "device": args.device}
     if args.no_embed:
         base["embed"] = False
-    return lsp.main({k: v for k, v in base.items() if v is not None}, mcp_port=args.mcp_port)
+    return server.main({k: v for k, v in base.items() if v is not None}, mcp_port=args.mcp_port)
 
 
 def _register_lsp(sub: argparse._SubParsersAction) -> None:

@@ -137,9 +137,16 @@ def _settings(args: argparse.Namespace, root: str) -> Settings:
 
 
 def _embedder(settings: Settings):
+    """The settings' embedder; a model or device that cannot be used is a ConfigError (a clear
+    message and exit status 1, not a traceback)."""
+    from lsp_server.config import ConfigError
+    from lsp_server.embed import EmbedError
     from lsp_server.session import make_embedder
 
-    return make_embedder(settings)
+    try:
+        return make_embedder(settings)
+    except EmbedError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _print_json(obj: Any) -> None:
@@ -161,7 +168,15 @@ def _progress_bars(enabled: bool):
     if not (enabled and console.is_terminal):
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         SpinnerColumn(),
@@ -169,6 +184,7 @@ def _progress_bars(enabled: bool):
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(compact=True),
         console=console,
         transient=True,
     ) as bars:
@@ -396,7 +412,7 @@ def _cmd_grep(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from lsp_server.config import ConfigError
-    from lsp_server.index import IndexError_
+    from lsp_server.index import IndexError_, format_eta
 
     try:
         settings = _settings(args, args.root)
@@ -413,6 +429,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "index_bytes": 0,
                 "last_error": None,
                 "is_writer": False,
+                "embed_rate": None,
+                "eta_seconds": None,
                 "exists": False,
             }
         else:
@@ -438,6 +456,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 value = status[key]
                 if key == "index_bytes":
                     value = _human_bytes(value)
+                elif key == "pending" and status.get("eta_seconds"):
+                    value = f"{value} (about {format_eta(status['eta_seconds'])} at {status['embed_rate']:.0f}/s)"
                 print(f"{label:<11}{value if value is not None else '-'}")
             for failure in status.get("parser_failures") or []:
                 print(f"{'crashed':<11}{failure}")

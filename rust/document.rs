@@ -30,7 +30,10 @@ impl std::fmt::Display for EditError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EditError::OutOfRange { start, old_end, len } => {
-                write!(f, "edit range {start}..{old_end} is outside the document (length {len})")
+                write!(
+                    f,
+                    "edit range {start}..{old_end} is outside the document (length {len})"
+                )
             }
         }
     }
@@ -50,7 +53,15 @@ impl Document {
     }
 
     pub fn with_limit(language: LanguageId, text: Vec<u8>, timeout: Duration, max_file_size: u64) -> Document {
-        let mut doc = Document { language, skipped: None, max_file_size, text, tree: None, parser: Parser::new(), timeout };
+        let mut doc = Document {
+            language,
+            skipped: None,
+            max_file_size,
+            text,
+            tree: None,
+            parser: Parser::new(),
+            timeout,
+        };
         doc.reparse(false);
         doc
     }
@@ -61,14 +72,21 @@ impl Document {
 
     fn budget_parse(&mut self, incremental: bool) -> Option<Tree> {
         let cancel = AtomicBool::new(false);
-        let budget = Budget { deadline: Instant::now() + self.timeout, cancel: &cancel };
+        let budget = Budget {
+            deadline: Instant::now() + self.timeout,
+            cancel: &cancel,
+        };
         let old = if incremental { self.tree.as_ref() } else { None };
         extract::parse_with(&mut self.parser, self.language, &self.text, old, budget)
     }
 
     fn reparse(&mut self, incremental: bool) {
         self.skipped = crate::scan::skip_reason(&self.text, self.max_file_size);
-        self.tree = if self.skipped.is_some() { None } else { self.budget_parse(incremental) };
+        self.tree = if self.skipped.is_some() {
+            None
+        } else {
+            self.budget_parse(incremental)
+        };
     }
 
     /// Replaces `text[start..old_end]` with `new_text` and re-parses, reusing the old tree.
@@ -103,11 +121,17 @@ impl Document {
 
     pub fn extraction(&self) -> Extraction {
         let Some(tree) = &self.tree else {
-            return Extraction { timed_out: self.skipped.is_none(), ..Default::default() };
+            return Extraction {
+                timed_out: self.skipped.is_none(),
+                ..Default::default()
+            };
         };
         let _ = crate::languages::query(self.language); // one-time compile, outside the budget
         let cancel = AtomicBool::new(false);
-        let budget = Budget { deadline: Instant::now() + self.timeout, cancel: &cancel };
+        let budget = Budget {
+            deadline: Instant::now() + self.timeout,
+            cancel: &cancel,
+        };
         extract::extract_from_tree(self.language, tree, &self.text, budget)
     }
 }
@@ -120,12 +144,21 @@ mod tests {
     #[test]
     fn incremental_edit_matches_full_parse() {
         let src = "class A:\n    def f(self):\n        pass\n";
-        let mut doc = Document::new(by_name("python").unwrap(), src.as_bytes().to_vec(), Duration::from_secs(5));
+        let mut doc = Document::new(
+            by_name("python").unwrap(),
+            src.as_bytes().to_vec(),
+            Duration::from_secs(5),
+        );
         let at = src.len();
         doc.edit(at, at, b"\ndef g():\n    return 1\n").unwrap();
         let inc: Vec<String> = doc.extraction().symbols.iter().map(|s| s.qualified_name()).collect();
         let full_doc = Document::new(doc.language, doc.text().to_vec(), Duration::from_secs(5));
-        let full: Vec<String> = full_doc.extraction().symbols.iter().map(|s| s.qualified_name()).collect();
+        let full: Vec<String> = full_doc
+            .extraction()
+            .symbols
+            .iter()
+            .map(|s| s.qualified_name())
+            .collect();
         assert_eq!(inc, vec!["A", "A.f", "g"]);
         assert_eq!(inc, full);
         // rename f -> h in place

@@ -42,7 +42,13 @@ thread_local! {
 
 /// Parses `source`, reusing `old_tree` (already edited to match) when given. `None` when the
 /// budget ran out or the grammar could not be loaded.
-pub fn parse_with(parser: &mut Parser, lang: LanguageId, source: &[u8], old_tree: Option<&Tree>, budget: Budget) -> Option<Tree> {
+pub fn parse_with(
+    parser: &mut Parser,
+    lang: LanguageId,
+    source: &[u8],
+    old_tree: Option<&Tree>,
+    budget: Budget,
+) -> Option<Tree> {
     parser.set_language(&LANGUAGES[lang].grammar()).ok()?;
     let mut progress = |_: &tree_sitter::ParseState| {
         if budget.exhausted() {
@@ -69,7 +75,10 @@ pub fn extract(lang: LanguageId, source: &[u8], budget: Budget) -> Extraction {
     let tree = PARSER.with(|p| parse_with(&mut p.borrow_mut(), lang, source, None, budget));
     match tree {
         Some(tree) => extract_from_tree(lang, &tree, source, budget),
-        None => Extraction { timed_out: true, ..Default::default() },
+        None => Extraction {
+            timed_out: true,
+            ..Default::default()
+        },
     }
 }
 
@@ -123,7 +132,10 @@ struct RawReference<'t> {
 
 pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: Budget) -> Extraction {
     let spec = &LANGUAGES[lang];
-    let mut out = Extraction { has_error: tree.root_node().has_error(), ..Default::default() };
+    let mut out = Extraction {
+        has_error: tree.root_node().has_error(),
+        ..Default::default()
+    };
     let query = match languages::query(lang) {
         Ok(q) => q,
         Err(_) => return out, // every query is compiled by a unit test; an error here is a bug, not a crash
@@ -165,11 +177,22 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
             if let Some((node, kind, is_impl)) = def {
                 if let Some(name) = name {
                     definitions.push(RawDefinition {
-                        node, kind, is_impl, name, docs, container, trait_, body, pattern: m.pattern_index,
+                        node,
+                        kind,
+                        is_impl,
+                        name,
+                        docs,
+                        container,
+                        trait_,
+                        body,
+                        pattern: m.pattern_index,
                     });
                 }
             } else if let Some((node, kind)) = reference {
-                references.push(RawReference { kind, name: name.unwrap_or(node) });
+                references.push(RawReference {
+                    kind,
+                    name: name.unwrap_or(node),
+                });
             }
         }
     }
@@ -195,11 +218,19 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
         let parent = stack.last().copied();
 
         let raw_name = collapse(&text(def.name, source), MAX_NAME_CHARS);
-        let (mut name, qualifier) = if spec.options.split_qualified_names { split_qualified(&raw_name) } else { (raw_name.clone(), None) };
+        let (mut name, qualifier) = if spec.options.split_qualified_names {
+            split_qualified(&raw_name)
+        } else {
+            (raw_name.clone(), None)
+        };
         if name.is_empty() {
             continue;
         }
-        let explicit = def.container.map(|c| clean_container(&text(c, source))).filter(|c| !c.is_empty()).or(qualifier);
+        let explicit = def
+            .container
+            .map(|c| clean_container(&text(c, source)))
+            .filter(|c| !c.is_empty())
+            .or(qualifier);
         let parent_scope = parent.map(|p| scopes[p].clone());
         let container = match (parent_scope, explicit) {
             (Some(p), Some(e)) => Some(format!("{p}.{e}")),
@@ -241,7 +272,11 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
             signature: signature(def.node, def.body, source),
             // Finding a node's parent and siblings costs O(tree depth) in tree-sitter; past this
             // nesting, docs are skipped so pathological nesting stays linear.
-            doc: if stack.len() < MAX_DOC_NESTING { doc(spec.options.doc_style, def, source) } else { None },
+            doc: if stack.len() < MAX_DOC_NESTING {
+                doc(spec.options.doc_style, def, source)
+            } else {
+                None
+            },
         });
         stack.push(out.symbols.len() - 1);
     }
@@ -265,13 +300,23 @@ pub fn extract_from_tree(lang: LanguageId, tree: &Tree, source: &[u8], budget: B
         }
         let raw = collapse(&text(r.name, source), MAX_NAME_CHARS);
         let quoted = raw.starts_with(['"', '\'', '`', '<']);
-        let target = raw.trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '<' || c == '>').to_string();
+        let target = raw
+            .trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '<' || c == '>')
+            .to_string();
         let name = if r.kind == ReferenceKind::Import && (quoted || target.contains('/')) {
             file_stem(&target).to_string()
         } else {
             let plain = without_generics(&target);
             if spec.options.dotted_identifiers {
-                plain.rsplit(['$', '@']).next().unwrap_or(&plain).rsplit("::").next().unwrap_or(&plain).trim().to_string()
+                plain
+                    .rsplit(['$', '@'])
+                    .next()
+                    .unwrap_or(&plain)
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or(&plain)
+                    .trim()
+                    .to_string()
             } else {
                 last_segment(&plain).to_string()
             }
@@ -330,9 +375,16 @@ fn collapse(s: &str, max: usize) -> String {
 
 /// `Foo::bar` -> (`bar`, Some(`Foo`)); `M.f` / `obj:m` likewise; `a::b::c` -> (`c`, Some(`a.b`)).
 fn split_qualified(name: &str) -> (String, Option<String>) {
-    let parts: Vec<&str> = name.split("::").flat_map(|p| p.split(['.', ':'])).filter(|p| !p.trim().is_empty()).collect();
+    let parts: Vec<&str> = name
+        .split("::")
+        .flat_map(|p| p.split(['.', ':']))
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     match parts.split_last() {
-        Some((last, rest)) if !rest.is_empty() => (last.trim().to_string(), Some(rest.iter().map(|p| p.trim()).collect::<Vec<_>>().join("."))),
+        Some((last, rest)) if !rest.is_empty() => (
+            last.trim().to_string(),
+            Some(rest.iter().map(|p| p.trim()).collect::<Vec<_>>().join(".")),
+        ),
         _ => (name.to_string(), None),
     }
 }
@@ -349,7 +401,9 @@ fn clean_container(raw: &str) -> String {
 
 fn last_segment(target: &str) -> &str {
     let t = target.trim_end_matches(['(', ')', ';', '*', ' ']);
-    t.rsplit(['.', ':', '/', '\\', '>', ' ', '$', '@']).find(|s| !s.is_empty()).unwrap_or(t)
+    t.rsplit(['.', ':', '/', '\\', '>', ' ', '$', '@'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(t)
 }
 
 /// `std::vector<int>::push_back` -> `std::vector::push_back`: type arguments are not part of a name.
@@ -372,7 +426,10 @@ fn without_generics(target: &str) -> String {
 
 /// `../lib/ring.h` -> `ring`: what a path-like import names.
 fn file_stem(target: &str) -> &str {
-    let base = target.rsplit(['/', '\\']).find(|s| !s.is_empty() && *s != "." && *s != "..").unwrap_or(target);
+    let base = target
+        .rsplit(['/', '\\'])
+        .find(|s| !s.is_empty() && *s != "." && *s != "..")
+        .unwrap_or(target);
     match base.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => base,
@@ -400,13 +457,18 @@ fn signature(node: Node, body: Option<Node>, source: &[u8]) -> String {
         }
     };
     let sig = collapse(&String::from_utf8_lossy(&source[start..end]), MAX_SIGNATURE_CHARS);
-    sig.trim_end_matches(|c: char| c == '{' || c == ':' || c == '=' || c.is_whitespace()).to_string()
+    sig.trim_end_matches(|c: char| c == '{' || c == ':' || c == '=' || c.is_whitespace())
+        .to_string()
 }
 
 /// Nodes that wrap a definition and carry its leading comments (`export function f`, decorators).
 const WRAPPERS: &[&str] = &[
-    "export_statement", "decorated_definition", "template_declaration", "ambient_declaration",
-    "export_declaration", "annotated_declaration",
+    "export_statement",
+    "decorated_definition",
+    "template_declaration",
+    "ambient_declaration",
+    "export_declaration",
+    "annotated_declaration",
 ];
 
 fn is_comment(kind: &str) -> bool {
@@ -443,7 +505,8 @@ fn doc(style: DocStyle, def: &RawDefinition, source: &[u8]) -> Option<String> {
     let mut sibling = anchor.prev_sibling();
     while let Some(s) = sibling {
         let kind = s.kind();
-        let doc_attribute = style == DocStyle::DocAttribute && kind == "unary_operator" && text(s, source).starts_with("@doc");
+        let doc_attribute =
+            style == DocStyle::DocAttribute && kind == "unary_operator" && text(s, source).starts_with("@doc");
         if doc_attribute && matches!(text(s, source).trim_start_matches("@doc").trim(), "false" | "nil") {
             return None; // `@doc false` hides a function from documentation
         }
@@ -468,8 +531,31 @@ fn doc(style: DocStyle, def: &RawDefinition, source: &[u8]) -> Option<String> {
 /// Strips comment and string markers and common indentation; `None` when nothing is left.
 fn clean_doc(raw: &str) -> Option<String> {
     const PREFIXES: &[&str] = &[
-        "///", "//!", "//", "/**", "/*!", "/*", "#'", "##", "#", "---", "--[[", "-- |", "--", ";;", ";",
-        "%%%", "%%", "%", "(**", "(*", "{-|", "{-", "*", "@moduledoc", "@doc",
+        "///",
+        "//!",
+        "//",
+        "/**",
+        "/*!",
+        "/*",
+        "#'",
+        "##",
+        "#",
+        "---",
+        "--[[",
+        "-- |",
+        "--",
+        ";;",
+        ";",
+        "%%%",
+        "%%",
+        "%",
+        "(**",
+        "(*",
+        "{-|",
+        "{-",
+        "*",
+        "@moduledoc",
+        "@doc",
     ];
     const SUFFIXES: &[&str] = &["*/", "*)", "-}", "]]"];
     let mut lines: Vec<String> = Vec::new();
@@ -501,7 +587,16 @@ fn clean_doc(raw: &str) -> Option<String> {
     }
     let mut doc = lines.join("\n");
     // C#-style XML documentation: keep the prose, drop the structural tags.
-    for tag in ["<summary>", "</summary>", "<remarks>", "</remarks>", "<returns>", "</returns>", "<para>", "</para>"] {
+    for tag in [
+        "<summary>",
+        "</summary>",
+        "<remarks>",
+        "</remarks>",
+        "<returns>",
+        "</returns>",
+        "<para>",
+        "</para>",
+    ] {
         doc = doc.replace(tag, "");
     }
     let doc = doc.trim().to_string();
@@ -519,7 +614,9 @@ fn clean_doc(raw: &str) -> Option<String> {
 fn strip_string_quotes(l: &str) -> &str {
     let mut s = l;
     let lower = s.to_ascii_lowercase();
-    for prefix in ["r\"\"\"", "u\"\"\"", "b\"\"\"", "r'''", "u'''", "\"\"\"", "'''", "~s\"\"\""] {
+    for prefix in [
+        "r\"\"\"", "u\"\"\"", "b\"\"\"", "r'''", "u'''", "\"\"\"", "'''", "~s\"\"\"",
+    ] {
         if lower.starts_with(prefix) {
             s = &s[prefix.len()..];
             break;
@@ -543,7 +640,10 @@ mod tests {
 
     pub(crate) fn run(lang: &str, src: &str) -> Extraction {
         let cancel = AtomicBool::new(false);
-        let budget = Budget { deadline: Instant::now() + Duration::from_secs(10), cancel: &cancel };
+        let budget = Budget {
+            deadline: Instant::now() + Duration::from_secs(10),
+            cancel: &cancel,
+        };
         extract(languages::by_name(lang).unwrap(), src.as_bytes(), budget)
     }
 
@@ -551,8 +651,11 @@ mod tests {
     fn python_classes_methods_docs_and_calls() {
         let src = "import os.path\n\nclass Store(Base):\n    \"\"\"Keeps things.\"\"\"\n\n    @property\n    def size(self) -> int:\n        return len(self.items)\n\ndef helper(x,\n           y):\n    # not a docstring\n    def inner():\n        pass\n    return Store()\n";
         let ex = run("python", src);
-        let names: Vec<(String, &str, Option<String>)> =
-            ex.symbols.iter().map(|s| (s.name.clone(), s.kind.name(), s.container.clone())).collect();
+        let names: Vec<(String, &str, Option<String>)> = ex
+            .symbols
+            .iter()
+            .map(|s| (s.name.clone(), s.kind.name(), s.container.clone()))
+            .collect();
         assert_eq!(
             names,
             vec![
@@ -563,19 +666,32 @@ mod tests {
             ]
         );
         assert_eq!(ex.symbols[0].doc.as_deref(), Some("Keeps things."));
-        assert_eq!(ex.symbols[1].range.start_line, 6, "starts at `def`, decorators excluded");
+        assert_eq!(
+            ex.symbols[1].range.start_line, 6,
+            "starts at `def`, decorators excluded"
+        );
         assert_eq!(ex.symbols[2].signature, "def helper(x, y)");
-        let calls: Vec<(&str, Option<usize>)> =
-            ex.references.iter().filter(|r| r.kind == ReferenceKind::Call).map(|r| (r.name.as_str(), r.from_symbol)).collect();
+        let calls: Vec<(&str, Option<usize>)> = ex
+            .references
+            .iter()
+            .filter(|r| r.kind == ReferenceKind::Call)
+            .map(|r| (r.name.as_str(), r.from_symbol))
+            .collect();
         assert!(calls.contains(&("len", Some(1))));
         assert!(calls.contains(&("Store", Some(2))));
-        assert!(ex.references.iter().any(|r| r.kind == ReferenceKind::Import && r.target == "os.path"));
+        assert!(ex
+            .references
+            .iter()
+            .any(|r| r.kind == ReferenceKind::Import && r.target == "os.path"));
         assert!(!ex.has_error);
     }
 
     #[test]
     fn syntax_errors_still_yield_symbols() {
-        let ex = run("python", "def ok():\n    pass\n\ndef broken(:\n    pass\n\nclass After:\n    pass\n");
+        let ex = run(
+            "python",
+            "def ok():\n    pass\n\ndef broken(:\n    pass\n\nclass After:\n    pass\n",
+        );
         assert!(ex.has_error);
         assert!(ex.symbols.iter().any(|s| s.name == "ok"));
         assert!(ex.symbols.iter().any(|s| s.name == "After"));
@@ -595,7 +711,10 @@ mod tests {
     #[test]
     fn cancel_flag_stops_work() {
         let cancel = AtomicBool::new(true);
-        let budget = Budget { deadline: Instant::now() + Duration::from_secs(10), cancel: &cancel };
+        let budget = Budget {
+            deadline: Instant::now() + Duration::from_secs(10),
+            cancel: &cancel,
+        };
         let src = "def f():\n    pass\n".repeat(20_000);
         let ex = extract(languages::by_name("python").unwrap(), src.as_bytes(), budget);
         assert!(ex.timed_out);
@@ -606,7 +725,10 @@ mod tests {
         let mut src = b"x = '\xff\xfe'\ndef f():\n    pass\n".to_vec();
         src.extend_from_slice("def g():  # \u{1F600}\n    pass\n".as_bytes());
         let cancel = AtomicBool::new(false);
-        let budget = Budget { deadline: Instant::now() + Duration::from_secs(10), cancel: &cancel };
+        let budget = Budget {
+            deadline: Instant::now() + Duration::from_secs(10),
+            cancel: &cancel,
+        };
         let ex = extract(languages::by_name("python").unwrap(), &src, budget);
         let names: Vec<&str> = ex.symbols.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, vec!["x", "f", "g"]);
@@ -619,10 +741,16 @@ mod tests {
         assert_eq!(split_qualified("a::b::~c"), ("~c".into(), Some("a.b".into())));
         assert_eq!(split_qualified("plain"), ("plain".into(), None));
         assert_eq!(clean_container("(r *Repo[T])"), "Repo");
-        assert_eq!(clean_doc("/**\n * Adds.\n * More.\n */").as_deref(), Some("Adds.\nMore."));
+        assert_eq!(
+            clean_doc("/**\n * Adds.\n * More.\n */").as_deref(),
+            Some("Adds.\nMore.")
+        );
         assert_eq!(clean_doc("\"\"\"Doc.\"\"\"").as_deref(), Some("Doc."));
         assert_eq!(last_segment("self.store.put"), "put");
-        assert_eq!(last_segment(&without_generics("std::vector<std::pair<int, int>>::push_back")), "push_back");
+        assert_eq!(
+            last_segment(&without_generics("std::vector<std::pair<int, int>>::push_back")),
+            "push_back"
+        );
         assert_eq!(file_stem("../lib/ring.h"), "ring");
         assert_eq!(file_stem("./transport"), "transport");
         assert_eq!(clean_doc("/// <summary>Adds.</summary>").as_deref(), Some("Adds."));

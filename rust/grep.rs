@@ -135,7 +135,10 @@ pub fn search(root: &Path, files: &[String], query: &TextQuery) -> Result<TextRe
 /// The folders holding the listed files, each with whether its real path lies inside `root`
 /// (resolved once per folder, in parallel: most files share their folder).
 fn inside_folders(root: &Path, files: &[String]) -> HashMap<PathBuf, bool> {
-    let mut folders: Vec<PathBuf> = files.iter().filter_map(|f| Path::new(f).parent().map(Path::to_path_buf)).collect();
+    let mut folders: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| Path::new(f).parent().map(Path::to_path_buf))
+        .collect();
     folders.sort();
     folders.dedup();
     folders
@@ -160,12 +163,23 @@ fn confined(root: &Path, folders: &HashMap<PathBuf, bool>, rel: &str) -> Result<
     let path = root.join(relative);
     let meta = std::fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
     if !meta.file_type().is_file() {
-        return Err(if meta.file_type().is_symlink() { "a symbolic link" } else { "not a regular file" }.into());
+        return Err(if meta.file_type().is_symlink() {
+            "a symbolic link"
+        } else {
+            "not a regular file"
+        }
+        .into());
     }
     Ok(path)
 }
 
-fn search_file(matcher: &RegexMatcher, path: &Path, rel: &str, context: usize, cap: usize) -> io::Result<Vec<TextMatch>> {
+fn search_file(
+    matcher: &RegexMatcher,
+    path: &Path,
+    rel: &str,
+    context: usize,
+    cap: usize,
+) -> io::Result<Vec<TextMatch>> {
     let mut searcher: Searcher = SearcherBuilder::new()
         .line_number(true)
         .before_context(context)
@@ -173,7 +187,12 @@ fn search_file(matcher: &RegexMatcher, path: &Path, rel: &str, context: usize, c
         .binary_detection(BinaryDetection::quit(0))
         .max_matches(Some(cap as u64))
         .build();
-    let mut sink = Collect { matcher, rel, matches: Vec::new(), before: Vec::new() };
+    let mut sink = Collect {
+        matcher,
+        rel,
+        matches: Vec::new(),
+        before: Vec::new(),
+    };
     searcher.search_path(matcher, path, &mut sink)?;
     Ok(sink.matches)
 }
@@ -210,7 +229,11 @@ impl Sink for Collect<'_> {
                 _ => (0, 0),
             };
             // Keep the match visible in a cut line: start the window shortly before it.
-            let cut_before = if line.len() > MAX_LINE_BYTES && end > MAX_LINE_BYTES { start.saturating_sub(40) } else { 0 };
+            let cut_before = if line.len() > MAX_LINE_BYTES && end > MAX_LINE_BYTES {
+                start.saturating_sub(40)
+            } else {
+                0
+            };
             let window = &line[cut_before..];
             let text = lossy_cut(window);
             let char_start = String::from_utf8_lossy(&line[..start]).chars().count();
@@ -253,7 +276,14 @@ mod tests {
     use super::*;
 
     fn query(pattern: &str, regex: bool) -> TextQuery {
-        TextQuery { pattern: pattern.into(), regex, case_insensitive: false, context: 1, limit: 10, timeout: Duration::from_secs(5) }
+        TextQuery {
+            pattern: pattern.into(),
+            regex,
+            case_insensitive: false,
+            context: 1,
+            limit: 10,
+            timeout: Duration::from_secs(5),
+        }
     }
 
     #[test]
@@ -261,10 +291,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("symscope-grep-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join("src/a.py"), "import os\nTOKEN = os.environ['API_TOKEN']\nprint(TOKEN)\n").unwrap();
+        std::fs::write(
+            dir.join("src/a.py"),
+            "import os\nTOKEN = os.environ['API_TOKEN']\nprint(TOKEN)\n",
+        )
+        .unwrap();
         std::fs::write(dir.join("src/b.py"), "x = 'a.b'\ny = 'axb'\n").unwrap();
         std::fs::write(dir.join("unlisted.py"), "API_TOKEN\n").unwrap();
-        let files = vec!["src/a.py".to_string(), "src/b.py".to_string(), "../etc/passwd".to_string()];
+        let files = vec![
+            "src/a.py".to_string(),
+            "src/b.py".to_string(),
+            "../etc/passwd".to_string(),
+        ];
 
         let found = search(&dir, &files, &query("API_TOKEN", false)).unwrap();
         assert_eq!(found.matches.len(), 1);
@@ -272,13 +310,18 @@ mod tests {
         assert_eq!((m.path.as_str(), m.line, m.start, m.end), ("src/a.py", 2, 20, 29));
         assert_eq!(m.before, vec!["import os"]);
         assert_eq!(m.after, vec!["print(TOKEN)"]);
-        assert_eq!(found.refused, vec![("../etc/passwd".to_string(), "not a plain relative path".to_string())]);
+        assert_eq!(
+            found.refused,
+            vec![("../etc/passwd".to_string(), "not a plain relative path".to_string())]
+        );
 
         // A literal dot is a dot; as a regex it is any character.
         assert_eq!(search(&dir, &files, &query("a.b", false)).unwrap().matches.len(), 1);
         assert_eq!(search(&dir, &files, &query("a.b", true)).unwrap().matches.len(), 2);
         // Patterns too big to compile are refused, not run.
-        assert!(search(&dir, &files, &query("(a{100}){100}{100}", true)).unwrap_err().starts_with("bad pattern"));
+        assert!(search(&dir, &files, &query("(a{100}){100}{100}", true))
+            .unwrap_err()
+            .starts_with("bad pattern"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

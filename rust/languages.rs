@@ -140,8 +140,9 @@ pub fn query(id: LanguageId) -> Result<&'static Query, String> {
     slots[id]
         .get_or_init(|| {
             // For query development: `SYMSCOPE_QUERIES_DIR=rust/queries` picks up edits without a rebuild.
-            let source = std::env::var_os("SYMSCOPE_QUERIES_DIR")
-                .and_then(|dir| std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{}.scm", spec.name))).ok());
+            let source = std::env::var_os("SYMSCOPE_QUERIES_DIR").and_then(|dir| {
+                std::fs::read_to_string(std::path::Path::new(&dir).join(format!("{}.scm", spec.name))).ok()
+            });
             Query::new(&spec.grammar(), source.as_deref().unwrap_or(spec.query_source))
                 .map_err(|e| format!("query for {} does not compile: {e}", spec.name))
         })
@@ -156,7 +157,10 @@ pub fn capture_names(id: LanguageId) -> Vec<String> {
     for line in LANGUAGES[id].query_source.lines() {
         let code = line.split(';').next().unwrap_or("");
         for part in code.split('@').skip(1) {
-            let name: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '.' || *c == '_').collect();
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '.' || *c == '_')
+                .collect();
             if !name.is_empty() && !name.starts_with('_') && !names.contains(&name) {
                 names.push(name);
             }
@@ -169,8 +173,17 @@ pub fn capture_names(id: LanguageId) -> Vec<String> {
 /// headers keep the C grammar.
 fn looks_like_cpp(head: &[u8]) -> bool {
     const MARKERS: &[&[u8]] = &[
-        b"class ", b"namespace ", b"template<", b"template <", b"public:", b"private:", b"std::",
-        b"#include <string>", b"#include <vector>", b"virtual ", b"::",
+        b"class ",
+        b"namespace ",
+        b"template<",
+        b"template <",
+        b"public:",
+        b"private:",
+        b"std::",
+        b"#include <string>",
+        b"#include <vector>",
+        b"virtual ",
+        b"::",
     ];
     MARKERS.iter().any(|m| head.windows(m.len()).any(|w| w == *m))
 }
@@ -222,7 +235,9 @@ pub fn detect(path: &str, head: Option<&[u8]>) -> Option<LanguageId> {
     let program = shebang_interpreter(head?)?;
     // `python3.12` -> `python`, `node18` -> `node`
     let base = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    LANGUAGES.iter().position(|l| l.shebangs.iter().any(|s| *s == base || *s == program))
+    LANGUAGES
+        .iter()
+        .position(|l| l.shebangs.iter().any(|s| *s == base || *s == program))
 }
 
 #[cfg(test)]
@@ -249,7 +264,10 @@ mod tests {
         assert_eq!(name(detect("a/b/c.py", None)), Some("python"));
         assert_eq!(name(detect("x.TSX", None)), Some("tsx"));
         assert_eq!(name(detect("Rakefile", None)), Some("ruby"));
-        assert_eq!(name(detect("tool", Some(b"#!/usr/bin/env python3\nprint(1)"))), Some("python"));
+        assert_eq!(
+            name(detect("tool", Some(b"#!/usr/bin/env python3\nprint(1)"))),
+            Some("python")
+        );
         assert_eq!(name(detect("run", Some(b"#!/bin/bash\necho"))), Some("bash"));
         assert_eq!(name(detect("x.h", Some(b"int f(void);"))), Some("c"));
         assert_eq!(name(detect("x.h", Some(b"namespace a { class B; }"))), Some("cpp"));

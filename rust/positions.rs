@@ -29,7 +29,11 @@ impl<'a> LineIndex<'a> {
     pub fn new(source: &'a [u8]) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', source).map(|i| i + 1));
-        LineIndex { source, line_starts, cursor: std::cell::Cell::new((usize::MAX, 0, 0)) }
+        LineIndex {
+            source,
+            line_starts,
+            cursor: std::cell::Cell::new((usize::MAX, 0, 0)),
+        }
     }
 
     pub fn line_of(&self, byte: usize) -> usize {

@@ -24,8 +24,18 @@ use crate::scan::{self, FileOutcome, Parsing, Scan, ScanOptions};
 use crate::supervise::{self, HostedDocument};
 use crate::symbol::{Extraction, Span};
 
-create_exception!(_native, NativeError, PyException, "An error inside symscope's Rust core.");
-create_exception!(_native, ParserCrashed, NativeError, "The parser worker died on this text; it is not parsed again.");
+create_exception!(
+    _native,
+    NativeError,
+    PyException,
+    "An error inside symscope's Rust core."
+);
+create_exception!(
+    _native,
+    ParserCrashed,
+    NativeError,
+    "The parser worker died on this text; it is not parsed again."
+);
 
 fn parsing(supervised: bool) -> Parsing {
     if supervised {
@@ -67,7 +77,14 @@ fn extraction_into<'py>(py: Python<'py>, d: &Bound<'py, PyDict>, ex: &Extraction
     let references = PyList::empty(py);
     for r in &ex.references {
         let kind = pyo3::types::PyString::intern(py, r.kind.name());
-        references.append((&r.name, &r.target, kind, r.position.start_line, r.position.start_utf16, r.from_symbol))?;
+        references.append((
+            &r.name,
+            &r.target,
+            kind,
+            r.position.start_line,
+            r.position.start_utf16,
+            r.from_symbol,
+        ))?;
     }
     d.set_item(intern!(py, "has_error"), ex.has_error)?;
     d.set_item(intern!(py, "timed_out"), ex.timed_out)?;
@@ -91,7 +108,8 @@ fn outcome_to_dict<'py>(py: Python<'py>, o: &FileOutcome) -> PyResult<Bound<'py,
 }
 
 fn language_id(name: &str) -> PyResult<usize> {
-    languages::by_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown language: {name:?} (see `symscope languages`)")))
+    languages::by_name(name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown language: {name:?} (see `symscope languages`)")))
 }
 
 /// The supported languages with how they are recognised and what is extracted.
@@ -156,7 +174,16 @@ fn extract<'py>(
     let cancel = AtomicBool::new(false);
     let max = max_file_size.unwrap_or(u64::MAX);
     let outcome = py.detach(|| {
-        scan::extract_bytes(path, data, scan::hash_hex(data), lang, max, Duration::from_millis(timeout_ms), &cancel, parsing(supervised))
+        scan::extract_bytes(
+            path,
+            data,
+            scan::hash_hex(data),
+            lang,
+            max,
+            Duration::from_millis(timeout_ms),
+            &cancel,
+            parsing(supervised),
+        )
     });
     outcome_to_dict(py, &outcome)
 }
@@ -193,7 +220,10 @@ impl Scanner {
             parsing: parsing(supervised),
         };
         let scan = Scan::start(opts).map_err(PyValueError::new_err)?;
-        Ok(Scanner { scan: Some(scan), batch_size: batch_size.max(1) })
+        Ok(Scanner {
+            scan: Some(scan),
+            batch_size: batch_size.max(1),
+        })
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -248,7 +278,9 @@ impl Scanner {
 
     #[getter]
     fn files_seen(&self) -> usize {
-        self.scan.as_ref().map_or(0, |s| s.files_seen.load(std::sync::atomic::Ordering::Relaxed))
+        self.scan
+            .as_ref()
+            .map_or(0, |s| s.files_seen.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
@@ -268,7 +300,14 @@ struct Document {
 impl Document {
     #[new]
     #[pyo3(signature = (language, text, timeout_ms=2000, max_file_size=scan::DEFAULT_MAX_FILE_SIZE, supervised=true))]
-    fn new(py: Python<'_>, language: &str, text: Vec<u8>, timeout_ms: u64, max_file_size: u64, supervised: bool) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        language: &str,
+        text: Vec<u8>,
+        timeout_ms: u64,
+        max_file_size: u64,
+        supervised: bool,
+    ) -> PyResult<Self> {
         let lang = language_id(language)?;
         let timeout = Duration::from_millis(timeout_ms);
         let inner = py.detach(|| {
@@ -328,17 +367,20 @@ impl Document {
     #[pyo3(signature = (references=true))]
     fn symbols<'py>(&mut self, py: Python<'py>, references: bool) -> PyResult<Bound<'py, PyDict>> {
         let inner = &mut self.inner;
-        let (ex, skipped, size, lang) = py.detach(|| match inner {
-            Tree::InProcess(d) => {
-                let mut ex = d.extraction();
-                if !references {
-                    ex.references.clear();
+        let (ex, skipped, size, lang) = py
+            .detach(|| match inner {
+                Tree::InProcess(d) => {
+                    let mut ex = d.extraction();
+                    if !references {
+                        ex.references.clear();
+                    }
+                    Ok((ex, d.skipped.clone(), d.text().len(), d.language))
                 }
-                Ok((ex, d.skipped.clone(), d.text().len(), d.language))
-            }
-            Tree::Hosted(d) => d.extraction(references).map(|ex| (ex, d.skipped.clone(), d.text().len(), d.language)),
-        })
-        .map_err(ParserCrashed::new_err)?;
+                Tree::Hosted(d) => d
+                    .extraction(references)
+                    .map(|ex| (ex, d.skipped.clone(), d.text().len(), d.language)),
+            })
+            .map_err(ParserCrashed::new_err)?;
         let d = PyDict::new(py);
         d.set_item("path", "")?;
         d.set_item("language", LANGUAGES[lang].name)?;
@@ -369,9 +411,18 @@ fn search_text<'py>(
     limit: usize,
     timeout_ms: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let query = grep::TextQuery { pattern, regex, case_insensitive, context, limit, timeout: Duration::from_millis(timeout_ms) };
+    let query = grep::TextQuery {
+        pattern,
+        regex,
+        case_insensitive,
+        context,
+        limit,
+        timeout: Duration::from_millis(timeout_ms),
+    };
     let root = std::path::PathBuf::from(root);
-    let found = py.detach(|| grep::search(&root, &files, &query)).map_err(PyValueError::new_err)?;
+    let found = py
+        .detach(|| grep::search(&root, &files, &query))
+        .map_err(PyValueError::new_err)?;
     let matches = PyList::empty(py);
     for m in &found.matches {
         let d = PyDict::new(py);
@@ -440,14 +491,22 @@ fn worker_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("alive", stats.alive)?;
     d.set_item("memory_mb", config.memory_ceiling >> 20)?;
     d.set_item("hang_ms", config.hang_after.as_millis() as u64)?;
-    d.set_item("command", config.command.iter().map(|c| c.to_string_lossy().into_owned()).collect::<Vec<_>>())?;
+    d.set_item(
+        "command",
+        config
+            .command
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect::<Vec<_>>(),
+    )?;
     Ok(d)
 }
 
 /// A parser worker's main loop (`python -m lsp_server._worker`): frames on stdin and stdout.
 #[pyfunction]
 fn serve_worker(py: Python<'_>) -> PyResult<()> {
-    py.detach(supervise::serve).map_err(|e| NativeError::new_err(format!("parser worker: {e}")))
+    py.detach(supervise::serve)
+        .map_err(|e| NativeError::new_err(format!("parser worker: {e}")))
 }
 
 /// The default worker command: this interpreter running `lsp_server._worker`, from the folder that
@@ -455,7 +514,10 @@ fn serve_worker(py: Python<'_>) -> PyResult<()> {
 fn default_worker_config(py: Python<'_>) -> PyResult<()> {
     let executable: String = py.import("sys")?.getattr("executable")?.extract()?;
     let package_file: String = py.import("lsp_server")?.getattr("__file__")?.extract()?;
-    let cwd = std::path::Path::new(&package_file).parent().and_then(|p| p.parent()).map(|p| p.to_path_buf());
+    let cwd = std::path::Path::new(&package_file)
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf());
     let sup = supervise::supervisor();
     let mut config = sup.config();
     if config.command.is_empty() && !executable.is_empty() {
@@ -464,7 +526,12 @@ fn default_worker_config(py: Python<'_>) -> PyResult<()> {
     }
     // The bounds a user may change: memory beyond a worker's start-up size, and the allowance
     // past a parse's own budget before a silent worker is killed.
-    let from_env = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v > 0);
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| *v > 0)
+    };
     if let Some(mb) = from_env("SYMSCOPE_PARSER_MEMORY_MB") {
         config.memory_ceiling = mb << 20;
     }

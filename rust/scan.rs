@@ -133,7 +133,12 @@ pub fn extract_bytes(
     cancel: &AtomicBool,
     parsing: Parsing,
 ) -> FileOutcome {
-    let mut out = FileOutcome { path: path.to_string(), size: data.len() as u64, content_hash, ..Default::default() };
+    let mut out = FileOutcome {
+        path: path.to_string(),
+        size: data.len() as u64,
+        content_hash,
+        ..Default::default()
+    };
     let lang = language.or_else(|| languages::detect(path, Some(&data[..data.len().min(BINARY_SNIFF_BYTES)])));
     out.language = lang.map(|l| LANGUAGES[l].name);
     if let Some(reason) = skip_reason(data, max_file_size) {
@@ -158,7 +163,10 @@ pub fn extract_bytes(
         out.error = Some(format!("no usable query for {}", LANGUAGES[lang].name));
         return out;
     }
-    let budget = Budget { deadline: Instant::now() + timeout, cancel };
+    let budget = Budget {
+        deadline: Instant::now() + timeout,
+        cancel,
+    };
     // A panic inside a grammar or in our code must become a per-file error, never an abort.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extract::extract(lang, data, budget))) {
         Ok(ex) => out.extraction = ex,
@@ -198,7 +206,11 @@ fn language_for_path(path: &Path) -> Option<LanguageId> {
 fn process(root: &Path, path: &Path, opts: &ScanOptions, cancel: &AtomicBool) -> Option<FileOutcome> {
     let lang = language_for_path(path)?;
     let rel = relative(root, path);
-    let mut out = FileOutcome { path: rel.clone(), language: Some(LANGUAGES[lang].name), ..Default::default() };
+    let mut out = FileOutcome {
+        path: rel.clone(),
+        language: Some(LANGUAGES[lang].name),
+        ..Default::default()
+    };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -234,8 +246,21 @@ fn process(root: &Path, path: &Path, opts: &ScanOptions, cancel: &AtomicBool) ->
         return Some(out);
     }
     // The name already chose the language; `.h` headers are re-detected from their content.
-    let lang = if path.extension().is_some_and(|e| e == "h") { None } else { Some(lang) };
-    let mut result = extract_bytes(&rel, &data, hash, lang, opts.max_file_size, opts.timeout, cancel, opts.parsing);
+    let lang = if path.extension().is_some_and(|e| e == "h") {
+        None
+    } else {
+        Some(lang)
+    };
+    let mut result = extract_bytes(
+        &rel,
+        &data,
+        hash,
+        lang,
+        opts.max_file_size,
+        opts.timeout,
+        cancel,
+        opts.parsing,
+    );
     result.mtime_ns = out.mtime_ns;
     Some(result)
 }
@@ -250,16 +275,23 @@ pub struct Scan {
 
 impl Scan {
     pub fn start(opts: ScanOptions) -> Result<Scan, String> {
-        let root = std::fs::canonicalize(&opts.root).map_err(|e| format!("cannot open root {}: {e}", opts.root.display()))?;
+        let root =
+            std::fs::canonicalize(&opts.root).map_err(|e| format!("cannot open root {}: {e}", opts.root.display()))?;
         if !root.is_dir() {
             return Err(format!("root is not a directory: {}", root.display()));
         }
         let mut overrides = ignore::overrides::OverrideBuilder::new(&root);
         for glob in &opts.excludes {
-            overrides.add(&format!("!{glob}")).map_err(|e| format!("bad exclude pattern {glob:?}: {e}"))?;
+            overrides
+                .add(&format!("!{glob}"))
+                .map_err(|e| format!("bad exclude pattern {glob:?}: {e}"))?;
         }
         let overrides = overrides.build().map_err(|e| e.to_string())?;
-        let threads = if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            opts.threads
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("symscope-scan-{i}"))
@@ -278,7 +310,9 @@ impl Scan {
                     .overrides(overrides)
                     .filter_entry(|e| e.file_name() != ".git")
                     .build();
-                let paths = walker.filter_map(Result::ok).filter(|e| e.file_type().is_some_and(|t| t.is_file()));
+                let paths = walker
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_some_and(|t| t.is_file()));
                 let cancel = &*cancel_w;
                 pool.install(|| {
                     paths.par_bridge().for_each_with(tx, |tx, entry| {
@@ -293,7 +327,12 @@ impl Scan {
                 });
             })
             .map_err(|e| e.to_string())?;
-        Ok(Scan { results: rx, cancel, files_seen, worker: Some(worker) })
+        Ok(Scan {
+            results: rx,
+            cancel,
+            files_seen,
+            worker: Some(worker),
+        })
     }
 
     pub fn cancel(&self) {
@@ -328,7 +367,15 @@ mod tests {
     }
 
     fn opts(root: &Path) -> ScanOptions {
-        ScanOptions { root: root.to_path_buf(), known: Known::new(), max_file_size: 10_000, threads: 2, timeout: Duration::from_secs(5), excludes: vec![], parsing: Parsing::InProcess }
+        ScanOptions {
+            root: root.to_path_buf(),
+            known: Known::new(),
+            max_file_size: 10_000,
+            threads: 2,
+            timeout: Duration::from_secs(5),
+            excludes: vec![],
+            parsing: Parsing::InProcess,
+        }
     }
 
     #[test]
@@ -350,8 +397,10 @@ mod tests {
         std::fs::write(dir.join(".hidden/h.py"), "def h(): pass\n").unwrap();
 
         let found = scan_all(opts(&dir));
-        let summary: Vec<(&str, Option<&str>, usize)> =
-            found.iter().map(|f| (f.path.as_str(), f.skipped.as_deref(), f.extraction.symbols.len())).collect();
+        let summary: Vec<(&str, Option<&str>, usize)> = found
+            .iter()
+            .map(|f| (f.path.as_str(), f.skipped.as_deref(), f.extraction.symbols.len()))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -367,7 +416,8 @@ mod tests {
         // A second scan with what we know: nothing is parsed again.
         let mut o = opts(&dir);
         for f in &found {
-            o.known.insert(f.path.clone(), (f.size, f.mtime_ns, f.content_hash.clone()));
+            o.known
+                .insert(f.path.clone(), (f.size, f.mtime_ns, f.content_hash.clone()));
         }
         assert!(scan_all(o).iter().all(|f| f.unchanged));
         let _ = std::fs::remove_dir_all(&dir);

@@ -101,7 +101,8 @@ enum Response {
 }
 
 fn write_frame(w: &mut impl Write, payload: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(payload.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let len =
+        u32::try_from(payload.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
     w.write_all(&len.to_le_bytes())?;
     w.write_all(payload)?;
     w.flush()
@@ -117,7 +118,10 @@ fn read_frame(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<bool> {
     }
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes is over the limit")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit"),
+        ));
     }
     buf.resize(len, 0);
     r.read_exact(buf)?;
@@ -160,7 +164,11 @@ fn answer(request: Request, documents: &mut HashMap<u64, Document>, faults: bool
         }
     };
     match request {
-        Request::Extract { language: lang, timeout_ms, data } => {
+        Request::Extract {
+            language: lang,
+            timeout_ms,
+            data,
+        } => {
             let lang = match language(lang) {
                 Ok(l) => l,
                 Err(refusal) => return refusal,
@@ -173,11 +181,23 @@ fn answer(request: Request, documents: &mut HashMap<u64, Document>, faults: bool
                 return Response::Extracted(Err(format!("no usable query for {}", LANGUAGES[lang].name)));
             }
             let cancel = AtomicBool::new(false);
-            let budget = Budget { deadline: Instant::now() + Duration::from_millis(timeout_ms), cancel: &cancel };
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extract::extract(lang, data, budget)));
-            Response::Extracted(result.map_err(|_| "internal error while extracting symbols (panic caught)".to_string()))
+            let budget = Budget {
+                deadline: Instant::now() + Duration::from_millis(timeout_ms),
+                cancel: &cancel,
+            };
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extract::extract(lang, data, budget)));
+            Response::Extracted(
+                result.map_err(|_| "internal error while extracting symbols (panic caught)".to_string()),
+            )
         }
-        Request::Open { id, language: lang, timeout_ms, max_file_size, text } => {
+        Request::Open {
+            id,
+            language: lang,
+            timeout_ms,
+            max_file_size,
+            text,
+        } => {
             let lang = match language(lang) {
                 Ok(l) => l,
                 Err(refusal) => return refusal,
@@ -189,7 +209,12 @@ fn answer(request: Request, documents: &mut HashMap<u64, Document>, faults: bool
             documents.insert(id, Document::with_limit(lang, text.to_vec(), timeout, max_file_size));
             Response::Done
         }
-        Request::Edit { id, start, old_end, text } => {
+        Request::Edit {
+            id,
+            start,
+            old_end,
+            text,
+        } => {
             let Some(doc) = documents.get_mut(&id) else {
                 return Response::Refused(format!("no open document {id}"));
             };
@@ -228,7 +253,10 @@ fn limit_address_space(ceiling: u64) {
             .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
             .map_or(0, |pages| pages * page);
         let limit = current.saturating_add(ceiling);
-        let rlim = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+        let rlim = libc::rlimit {
+            rlim_cur: limit as libc::rlim_t,
+            rlim_max: limit as libc::rlim_t,
+        };
         // Best effort: a worker without the cap is still supervised by the watchdog.
         unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlim) };
     }
@@ -242,12 +270,14 @@ fn exit_with_parent() {
     #[cfg(unix)]
     {
         let parent = unsafe { libc::getppid() };
-        let _ = std::thread::Builder::new().name("symscope-worker-orphan".into()).spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(500));
-            if unsafe { libc::getppid() } != parent {
-                unsafe { libc::_exit(3) };
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .name("symscope-worker-orphan".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(500));
+                if unsafe { libc::getppid() } != parent {
+                    unsafe { libc::_exit(3) };
+                }
+            });
     }
 }
 
@@ -341,9 +371,10 @@ impl Failure {
             None => head,
         };
         match self {
-            Failure::Crashed { signal, detail } => {
-                with_detail(format!("parser crashed (signal {signal}{})", signal_name(*signal)), detail)
-            }
+            Failure::Crashed { signal, detail } => with_detail(
+                format!("parser crashed (signal {signal}{})", signal_name(*signal)),
+                detail,
+            ),
             Failure::Exited { code, detail } => with_detail(format!("parser worker exited (status {code})"), detail),
             Failure::Hung { after } => format!("parser hung (stopped after {:.1} s)", after.as_secs_f64()),
             Failure::OutOfMemory { ceiling } => {
@@ -407,23 +438,30 @@ impl Worker {
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let stderr = child.stderr.take().expect("piped stderr");
         let pid = child.id();
-        let stderr = std::thread::Builder::new().name("symscope-worker-stderr".into()).spawn(move || {
-            // Forward every line (they belong in the server's log) and keep the last few.
-            let mut tail: Vec<u8> = Vec::new();
-            let mut reader = BufReader::new(stderr);
-            let mut line = Vec::new();
-            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                let text = String::from_utf8_lossy(&line);
-                eprintln!("symscope parser worker {pid}: {}", text.trim_end());
-                tail.extend_from_slice(&line);
-                if tail.len() > STDERR_TAIL_BYTES {
-                    tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+        let stderr = std::thread::Builder::new()
+            .name("symscope-worker-stderr".into())
+            .spawn(move || {
+                // Forward every line (they belong in the server's log) and keep the last few.
+                let mut tail: Vec<u8> = Vec::new();
+                let mut reader = BufReader::new(stderr);
+                let mut line = Vec::new();
+                while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    let text = String::from_utf8_lossy(&line);
+                    eprintln!("symscope parser worker {pid}: {}", text.trim_end());
+                    tail.extend_from_slice(&line);
+                    if tail.len() > STDERR_TAIL_BYTES {
+                        tail.drain(..tail.len() - STDERR_TAIL_BYTES);
+                    }
+                    line.clear();
                 }
-                line.clear();
-            }
-            String::from_utf8_lossy(&tail).into_owned()
-        })?;
-        Ok(Worker { child, stdin, stdout, stderr: Some(stderr) })
+                String::from_utf8_lossy(&tail).into_owned()
+            })?;
+        Ok(Worker {
+            child,
+            stdin,
+            stdout,
+            stderr: Some(stderr),
+        })
     }
 
     fn pid(&self) -> u32 {
@@ -461,7 +499,9 @@ impl Worker {
         }
         let out_of_memory = tail.contains("memory allocation of") || tail.contains("failed to allocate");
         if out_of_memory {
-            return Failure::OutOfMemory { ceiling: config.memory_ceiling };
+            return Failure::OutOfMemory {
+                ceiling: config.memory_ceiling,
+            };
         }
         use std::os::unix::process::ExitStatusExt;
         match status {
@@ -518,7 +558,10 @@ pub fn supervisor() -> &'static Supervisor {
         config: Mutex::new(Config::default()),
         idle: Mutex::new(Vec::new()),
         in_flight: Mutex::new(HashMap::new()),
-        host: Mutex::new(Host { worker: None, generation: 1 }),
+        host: Mutex::new(Host {
+            worker: None,
+            generation: 1,
+        }),
         poisoned: Mutex::new(HashSet::new()),
         next_document: AtomicU64::new(1),
         started: AtomicU64::new(0),
@@ -563,7 +606,11 @@ impl Supervisor {
     fn spawn(&self, config: &Config) -> Result<Worker, Failure> {
         self.start_watchdog();
         let worker = Worker::spawn(config).map_err(|e| {
-            let program = config.command.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let program = config
+                .command
+                .first()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
             Failure::Unavailable(format!("cannot start {program:?}: {e}"))
         })?;
         self.started.fetch_add(1, Ordering::Relaxed);
@@ -572,7 +619,13 @@ impl Supervisor {
 
     /// One request and its answer, under the watchdog. `Err(None)`: the request never reached
     /// the worker (it had died before); `Err(Some(failure))`: it died on this request.
-    fn round_trip(&self, worker: &mut Option<Worker>, payload: &[u8], budget: Duration, config: &Config) -> Result<Response, Option<Failure>> {
+    fn round_trip(
+        &self,
+        worker: &mut Option<Worker>,
+        payload: &[u8],
+        budget: Duration,
+        config: &Config,
+    ) -> Result<Response, Option<Failure>> {
         let w = worker.as_mut().expect("a worker");
         if w.send(payload).is_err() {
             let dead = worker.take().expect("a worker");
@@ -602,7 +655,11 @@ impl Supervisor {
 
     /// Extracts one whole file in a pool worker.
     pub fn extract(&self, language: LanguageId, data: &[u8], timeout: Duration) -> Result<Extraction, Failure> {
-        let request = Request::Extract { language: language as u32, timeout_ms: timeout.as_millis() as u64, data };
+        let request = Request::Extract {
+            language: language as u32,
+            timeout_ms: timeout.as_millis() as u64,
+            data,
+        };
         let payload = postcard::to_stdvec(&request).map_err(|e| Failure::Unavailable(e.to_string()))?;
         let config = self.config();
         // A pooled worker may have died while idle: that costs one retry on a fresh one.
@@ -620,7 +677,11 @@ impl Supervisor {
                 }
                 Ok(_) => return Err(Failure::Unavailable("the worker answered out of turn".into())),
                 Err(None) if attempt == 0 && !fresh => continue,
-                Err(None) => return Err(Failure::Unavailable("the worker died before reading its request".into())),
+                Err(None) => {
+                    return Err(Failure::Unavailable(
+                        "the worker died before reading its request".into(),
+                    ))
+                }
                 Err(Some(failure)) => return Err(failure),
             }
         }
@@ -629,7 +690,9 @@ impl Supervisor {
 
     fn start_watchdog(&self) {
         self.watchdog.call_once(|| {
-            let _ = std::thread::Builder::new().name("symscope-watchdog".into()).spawn(|| supervisor().watch());
+            let _ = std::thread::Builder::new()
+                .name("symscope-watchdog".into())
+                .spawn(|| supervisor().watch());
         });
     }
 
@@ -648,8 +711,9 @@ impl Supervisor {
             // One idle worker stays warm: the next saved file should not wait for a process start.
             let stale: Vec<Worker> = {
                 let mut idle = lock(&self.idle);
-                let (mut old, mut keep): (Vec<_>, Vec<_>) =
-                    idle.drain(..).partition(|(_, since)| now.duration_since(*since) >= idle_after);
+                let (mut old, mut keep): (Vec<_>, Vec<_>) = idle
+                    .drain(..)
+                    .partition(|(_, since)| now.duration_since(*since) >= idle_after);
                 if keep.is_empty() {
                     old.sort_by_key(|(_, since)| *since);
                     keep.extend(old.pop());
@@ -704,7 +768,16 @@ impl HostedDocument {
     pub fn new(language: LanguageId, text: Vec<u8>, timeout: Duration, max_file_size: u64) -> HostedDocument {
         let id = supervisor().next_document.fetch_add(1, Ordering::Relaxed);
         let skipped = skip_reason(&text, max_file_size);
-        let mut doc = HostedDocument { id, language, text, skipped, timeout, max_file_size, opened_in: 0, failure: None };
+        let mut doc = HostedDocument {
+            id,
+            language,
+            text,
+            skipped,
+            timeout,
+            max_file_size,
+            opened_in: 0,
+            failure: None,
+        };
         doc.sync();
         doc
     }
@@ -735,7 +808,12 @@ impl HostedDocument {
         let sup = supervisor();
         let mut host = lock(&sup.host);
         if self.opened_in == host.generation {
-            let request = Request::Edit { id: self.id, start: start as u64, old_end: old_end as u64, text: new_text };
+            let request = Request::Edit {
+                id: self.id,
+                start: start as u64,
+                old_end: old_end as u64,
+                text: new_text,
+            };
             match postcard::to_stdvec(&request) {
                 Ok(payload) => match sup.host_call(&mut host, &payload, self.timeout) {
                     Ok(Response::Done) => return Ok(()),
@@ -780,7 +858,11 @@ impl HostedDocument {
             if self.opened_in != host.generation {
                 continue;
             }
-            let payload = postcard::to_stdvec(&Request::Symbols { id: self.id, references }).map_err(|e| e.to_string())?;
+            let payload = postcard::to_stdvec(&Request::Symbols {
+                id: self.id,
+                references,
+            })
+            .map_err(|e| e.to_string())?;
             match sup.host_call(&mut host, &payload, self.timeout.saturating_mul(2)) {
                 Ok(Response::Symbols(extraction)) => return Ok(extraction),
                 Ok(Response::Refused(why)) => {
@@ -880,22 +962,40 @@ mod tests {
     #[test]
     fn requests_and_responses_cross_the_wire_intact() {
         let data = b"def f():\n    pass\n";
-        let req = Request::Extract { language: 3, timeout_ms: 50, data };
+        let req = Request::Extract {
+            language: 3,
+            timeout_ms: 50,
+            data,
+        };
         let mut wire = Vec::new();
         write_frame(&mut wire, &postcard::to_stdvec(&req).unwrap()).unwrap();
         let mut frame = Vec::new();
         assert!(read_frame(&mut wire.as_slice(), &mut frame).unwrap());
         match postcard::from_bytes::<Request>(&frame).unwrap() {
-            Request::Extract { language, timeout_ms, data: got } => {
+            Request::Extract {
+                language,
+                timeout_ms,
+                data: got,
+            } => {
                 assert_eq!((language, timeout_ms, got), (3, 50, &data[..]));
             }
             _ => panic!("wrong request"),
         }
         let lang = by_name("python").unwrap();
         let mut docs = HashMap::new();
-        let response = answer(Request::Extract { language: lang as u32, timeout_ms: 5000, data }, &mut docs, false);
+        let response = answer(
+            Request::Extract {
+                language: lang as u32,
+                timeout_ms: 5000,
+                data,
+            },
+            &mut docs,
+            false,
+        );
         let bytes = postcard::to_stdvec(&response).unwrap();
-        let Response::Extracted(Ok(ex)) = postcard::from_bytes::<Response>(&bytes).unwrap() else { panic!("not extracted") };
+        let Response::Extracted(Ok(ex)) = postcard::from_bytes::<Response>(&bytes).unwrap() else {
+            panic!("not extracted")
+        };
         assert_eq!(ex.symbols.len(), 1);
         assert_eq!(ex.symbols[0].name, "f");
         // An end of input inside a frame is an end of input, not a hang.
@@ -906,24 +1006,82 @@ mod tests {
     fn the_worker_keeps_documents_and_refuses_nonsense() {
         let lang = by_name("python").unwrap() as u32;
         let mut docs = HashMap::new();
-        let open = Request::Open { id: 7, language: lang, timeout_ms: 5000, max_file_size: 1 << 20, text: b"def a():\n    pass\n" };
+        let open = Request::Open {
+            id: 7,
+            language: lang,
+            timeout_ms: 5000,
+            max_file_size: 1 << 20,
+            text: b"def a():\n    pass\n",
+        };
         assert!(matches!(answer(open, &mut docs, false), Response::Done));
-        let edit = Request::Edit { id: 7, start: 4, old_end: 5, text: b"b" };
+        let edit = Request::Edit {
+            id: 7,
+            start: 4,
+            old_end: 5,
+            text: b"b",
+        };
         assert!(matches!(answer(edit, &mut docs, false), Response::Done));
-        let Response::Symbols(ex) = answer(Request::Symbols { id: 7, references: false }, &mut docs, false) else { panic!() };
+        let Response::Symbols(ex) = answer(
+            Request::Symbols {
+                id: 7,
+                references: false,
+            },
+            &mut docs,
+            false,
+        ) else {
+            panic!()
+        };
         assert_eq!(ex.symbols[0].name, "b");
-        let bad = Request::Edit { id: 7, start: 10, old_end: 5, text: b"" };
+        let bad = Request::Edit {
+            id: 7,
+            start: 10,
+            old_end: 5,
+            text: b"",
+        };
         assert!(matches!(answer(bad, &mut docs, false), Response::Refused(_)));
-        assert!(matches!(answer(Request::Symbols { id: 8, references: true }, &mut docs, false), Response::Refused(_)));
-        assert!(matches!(answer(Request::Extract { language: 9999, timeout_ms: 1, data: b"" }, &mut docs, false), Response::Refused(_)));
+        assert!(matches!(
+            answer(
+                Request::Symbols {
+                    id: 8,
+                    references: true
+                },
+                &mut docs,
+                false
+            ),
+            Response::Refused(_)
+        ));
+        assert!(matches!(
+            answer(
+                Request::Extract {
+                    language: 9999,
+                    timeout_ms: 1,
+                    data: b""
+                },
+                &mut docs,
+                false
+            ),
+            Response::Refused(_)
+        ));
     }
 
     #[test]
     fn failures_read_as_reasons() {
-        let crashed = Failure::Crashed { signal: 6, detail: Some("scanner.c:160: Assertion failed".into()) };
-        assert_eq!(crashed.reason(), "parser crashed (signal 6: SIGABRT): scanner.c:160: Assertion failed");
+        let crashed = Failure::Crashed {
+            signal: 6,
+            detail: Some("scanner.c:160: Assertion failed".into()),
+        };
+        assert_eq!(
+            crashed.reason(),
+            "parser crashed (signal 6: SIGABRT): scanner.c:160: Assertion failed"
+        );
         assert!(crashed.blames_content());
-        assert_eq!(Failure::Hung { after: Duration::from_secs(10) }.reason(), "parser hung (stopped after 10.0 s)");
+        assert_eq!(
+            Failure::Hung {
+                after: Duration::from_secs(10)
+            }
+            .reason(),
+            "parser hung (stopped after 10.0 s)"
+        );
         assert!(!Failure::Unavailable("x".into()).blames_content());
     }
 }

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from index_support import SAMPLE_FILES, make_workspace, open_index, write_files
 
 from lsp_server.config import Settings
-from lsp_server.mcp_tools import create_server
+from lsp_server.mcp.server import create_server
 from lsp_server.search import Searcher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,98 @@ def make_mcp_workspace(root: Path, extra: dict[str, str] | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+CANARY = "CANARY-7d1e0b-outside-the-root"
+CANARY_SOURCE = f'def canary_function():\n    """{CANARY}"""\n    return "{CANARY}"\n'
+
+
+def make_traversal_layout(tmp: Path, extra: dict[str, str] | None = None) -> Path:
+    """tmp/ws, an MCP workspace, beside a canary outside it (tmp/canary.py, tmp/ws-secret/) and with
+    symlinks out of it (file, directory, relative climbing) and one that stays inside (alias.py)."""
+    root = make_mcp_workspace(tmp / "ws", extra)
+    (tmp / "canary.py").write_text(CANARY_SOURCE)
+    # A sibling whose name shares the root's prefix: "/x/ws-secret".startswith("/x/ws").
+    (tmp / "ws-secret").mkdir()
+    (tmp / "ws-secret" / "canary.py").write_text(CANARY_SOURCE)
+    os.symlink(tmp / "canary.py", root / "link_out.py")  # a file symlink out of the root
+    os.symlink(tmp / "ws-secret", root / "linkdir")  # a directory symlink out of the root
+    os.symlink("../..", root / "pkg" / "link_up")  # a relative symlink climbing out
+    os.symlink("pkg/config.py", root / "alias.py")  # a symlink that stays inside: allowed
+    return root
+
+
+def traversal_corpus(tmp: Path) -> list[str]:
+    """Paths that must all be refused for the root tmp/ws (see `make_traversal_layout`): climbing
+    out, absolute, prefix siblings, symlinks out, encodings, NULs, look-alike dots, URIs."""
+    root = tmp / "ws"
+    canary = str(tmp / "canary.py")
+    return [
+        "../canary.py",
+        "../../canary.py",
+        "./../canary.py",
+        "pkg/../../canary.py",
+        "pkg/../../../canary.py",
+        canary,
+        "/" + canary,
+        "//" + canary.lstrip("/"),
+        f"{root}/../canary.py",
+        f"{root}/pkg/../../canary.py",
+        f"{root}-secret/canary.py",
+        "../ws-secret/canary.py",
+        str(tmp / "ws-secret" / "canary.py"),
+        "link_out.py",
+        "linkdir/canary.py",
+        "pkg/link_up/canary.py",
+        f"{root}/link_out.py",
+        "%2e%2e/canary.py",
+        "%2e%2e%2fcanary.py",
+        "..%2fcanary.py",
+        "..%252fcanary.py",
+        "%2E%2E/canary.py",
+        f"file://{canary}",
+        f"file://{quote(canary)}",
+        f"file://localhost{canary}",
+        f"file://evil.example{canary}",
+        f"file://{root}/%2e%2e/canary.py",
+        f"file://{root}/..%2fcanary.py",
+        f"file:{canary}",
+        "pkg/config.py\x00../../canary.py",
+        "../canary.py\x00",
+        "pkg/config.py%00../../canary.py",
+        "..\\canary.py",
+        "....//canary.py",
+        "..../canary.py",
+        "\uff0e\uff0e/canary.py",
+        "\u2025/canary.py",
+        f"/proc/self/root{canary}",
+        "~/../canary.py",
+        " ../canary.py ",
+        "../canary.py/.",
+        "/etc/passwd",
+        "",
+        " ",
+        ".",
+        "..",
+        "/",
+    ]
+
+
+def leaks(text: str, data) -> bool:
+    """Whether an answer holds the canary or a secret."""
+    blob = text + json.dumps(data or {})
+    return CANARY in blob or SECRET in blob
+
+
+def path_calls(path: str) -> list[tuple[str, dict]]:
+    """Every tool call that reads a file by path."""
+    return [
+        ("get_symbol", {"path": path, "name": "canary_function"}),
+        ("get_symbol", {"path": path, "line": 1}),
+        ("file_outline", {"path": path}),
+        ("callers", {"symbol": "canary_function", "path": path}),
+        ("callees", {"symbol": "canary_function", "path": path}),
+    ]
 
 
 class Served:
@@ -132,6 +225,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 __all__ = [
+    "CANARY",
+    "CANARY_SOURCE",
+    "leaks",
+    "make_traversal_layout",
+    "path_calls",
+    "traversal_corpus",
     "HIDDEN_FILES",
     "REPO",
     "SECRET",

@@ -162,8 +162,45 @@ def test_default_is_fp32_where_cuda_will_run_it(int8_dir: Path, fp32_dir: Path, 
     monkeypatch.setattr(
         onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
     )
+    monkeypatch.setattr(embed, "cuda_device_count", lambda: 1)
     assert embed.resolve_model(None, device="auto") == fp32_dir
+    assert embed.resolve_model(None, device="cuda") == fp32_dir
     assert embed.resolve_model(None, device="cpu") == int8_dir
+
+
+def test_the_gpu_build_without_a_gpu_keeps_the_cpu_graph(
+    int8_dir: Path, fp32_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # onnxruntime-gpu lists its CUDA provider on any machine; with no device the driver reports,
+    # 'auto' must pick the CPU's int8 graph rather than an fp32 graph that CUDA would not run.
+    import onnxruntime
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    monkeypatch.setattr(embed, "cuda_device_count", lambda: 0)
+    assert embed.resolve_model(None, device="auto") == int8_dir
+    assert embed._will_use_cuda("auto") is False
+
+
+def test_cuda_requested_with_the_gpu_build_but_no_gpu_says_so(int8_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    import onnxruntime
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    monkeypatch.setattr(embed, "cuda_device_count", lambda: 0)
+    with pytest.raises(DeviceUnavailableError, match="reports no GPU"):
+        OnnxEmbedder(int8_dir, device="cuda")
+
+
+def test_cuda_device_count_matches_the_machine():
+    # The driver probe never raises; where no NVIDIA device node exists it must report none.
+    count = embed.cuda_device_count()
+    if not Path("/dev/nvidiactl").exists():
+        assert count == 0
+    else:
+        assert count >= 0
 
 
 def test_a_bert_checkpoint_folder_is_exported_like_the_default(

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from lsp_server import _native
-from lsp_server.overlay import Change, Overlay
-from lsp_server.overlay import Position as _Position
+from lsp_server.lsp.overlay import Change, Overlay
+from lsp_server.lsp.overlay import Position as _Position
 
 
 class Position(_Position):
@@ -420,7 +420,8 @@ async def _stop_server(client) -> None:
 async def _drive_buffer(client, encoding: str, uri: str, data) -> None:
     from lsprotocol import types as t
 
-    from lsp_server.lsp import _document_symbols, strict_converter
+    from lsp_server.lsp.document_symbol import _document_symbols
+    from lsp_server.lsp.server import strict_converter
 
     converter = strict_converter()
     initial = "def fuzz_anchor():\n    return 1\n"
@@ -437,7 +438,7 @@ async def _drive_buffer(client, encoding: str, uri: str, data) -> None:
             "contentChanges": data.draw(st.lists(wire_change(local.text, encoding), max_size=3), label="changes"),
         }
         client.protocol._send_data({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params})
-        # The server applies what its converter accepts, as lsp.did_change does; the rest it drops.
+        # The server applies what its converter accepts, as documents.did_change does; the rest it drops.
         try:
             typed = converter.structure(params, t.DidChangeTextDocumentParams)
         except Exception:

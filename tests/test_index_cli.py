@@ -143,3 +143,11 @@ def test_bad_arguments_are_clear_errors(ws, tmp_path, capsys):
     (ws / "symscope.toml").write_text("bogus_setting = 1\n")
     code, _, err = run(capsys, "index", str(ws), "--index-dir", str(tmp_path / "i"))
     assert code == 1 and "unknown setting 'bogus_setting'" in err
+
+
+def test_an_unusable_device_is_a_clear_error(ws, tmp_path, capsys):
+    # This machine class has no GPU: with either onnxruntime build, `--device cuda` must end with one
+    # line saying why and how to proceed, exit status 1, and no traceback.
+    code, out, err = run(capsys, "index", str(ws), "--index-dir", str(tmp_path / "i"), "--device", "cuda")
+    assert code == 1 and out == ""
+    assert "device 'cuda' requested" in err and "Traceback" not in err

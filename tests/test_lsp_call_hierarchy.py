@@ -349,15 +349,15 @@ async def test_references_are_opt_in_and_search_based(client: LanguageClient):
 async def test_references_option_at_initialize():
     """`references: true` in initializationOptions advertises the capability; anything but a
     boolean is a settings error and leaves it off."""
-    from lsp_server import lsp, lsp_calls
+    from lsp_server.lsp import references, server, settings
 
     for value, advertised, error in [(True, True, False), (False, False, False), ("yes", False, True)]:
-        server = lsp.create_server()
-        lsp._resolve_settings(server, {"references": value})
+        ls = server.create_server()
+        settings.resolve_settings(ls, {"references": value})
         result = t.InitializeResult(capabilities=t.ServerCapabilities(references_provider=True))
-        lsp_calls.advertise(server, result)
+        references.advertise(ls, result)
         assert (result.capabilities.references_provider is not None) is advertised
-        assert bool(server.settings_error) is error and server.options["references"] is advertised
+        assert bool(ls.settings_error) is error and ls.options["references"] is advertised
 
 
 # --------------------------------------------------------------------------------------------------

@@ -165,14 +165,18 @@ async def test_requests_on_a_file_use_its_folder(client):
     )
     assert items and items[0].name == "reserve_stock" and items[0].uri == uri
     outgoing = await client.call_hierarchy_outgoing_calls_async(t.CallHierarchyOutgoingCallsParams(item=items[0]))
-    assert [c.to.name for c in outgoing] == ["release_stock"]
+    assert [(c.to.name, c.to.detail) for c in outgoing] == [("release_stock", "same file · inventory.py")]
+    assert _in(client, "beta", outgoing[0].to.uri)
     incoming = await client.call_hierarchy_incoming_calls_async(t.CallHierarchyIncomingCallsParams(item=items[0]))
-    assert "record" in [c.from_.name for c in incoming]
+    assert ("record", "same file · StockLedger") in [(c.from_.name, c.from_.detail) for c in incoming]
 
     related = await request(
         client, "symscope/related", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 5}}
     )
     assert related["symbol"]["name"] == "reserve_stock" and related["symbol"]["folder"] == "beta"
+    why = {r["name"]: r["why"] for r in related["results"]}
+    assert "called by it (same file" in why["release_stock"] and "calls it (same file" in why["record"]
+    assert all(r["folder"] == "beta" and _in(client, "beta", r["uri"]) for r in related["results"])
 
     # The open document is attributed to beta: its unsaved symbols are found there.
     client.text_document_did_change(

@@ -12,7 +12,7 @@ import pytest
 from lsp_server.config import Settings
 from lsp_server.embed import HashingEmbedder
 from lsp_server.index import Index
-from lsp_server.overlay import Change, Overlay, Position, merge_results
+from lsp_server.lsp.overlay import Change, Overlay, Position, merge_results
 from lsp_server.search import Searcher
 from tests.lsp_support import make_workspace
 
@@ -135,7 +135,7 @@ def test_random_edits_keep_text_tree_and_line_index_in_step():
     index always equals a fresh scan, and the Rust tree holds exactly our text."""
     import random
 
-    from lsp_server.overlay import _LINE_BREAK
+    from lsp_server.lsp.overlay import _LINE_BREAK
 
     rng = random.Random(1)
     for _ in range(200):

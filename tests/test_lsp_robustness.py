@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lsp_server.lsp import FrameParser
+from lsp_server.lsp.transport import FrameParser
 from tests.lsp_support import init_options, make_workspace, server_command, server_env
 
 

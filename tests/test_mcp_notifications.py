@@ -15,7 +15,8 @@ from mcp_support import Served, call, make_mcp_workspace, mcp_command, subproces
 
 from lsp_server.config import Settings
 from lsp_server.index import Index
-from lsp_server.mcp_tools import ServerEvents, create_server
+from lsp_server.mcp.events import ServerEvents
+from lsp_server.mcp.server import create_server
 from lsp_server.session import WorkspaceSession
 
 # The client side of logging/setLevel is deprecated for 2026-07-28 connections; these tests speak the

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from mcp_support import subprocess_env
 
-from lsp_server import mcp_config
+from lsp_server.mcp import client_config
 
 CLIENTS = ["claude-code", "cursor", "vscode", "codex", "gemini"]
 
@@ -94,8 +94,8 @@ def test_without_a_script_the_interpreter_runs_the_module(tmp_path, monkeypatch)
     fake_python.write_text("")
     monkeypatch.setattr(sys, "executable", str(fake_python))
     monkeypatch.setattr(sys, "argv", ["/somewhere/__main__.py"])
-    assert mcp_config.server_command() == [str(fake_python), "-m", "lsp_server"]
-    snippet, _ = mcp_config.render("codex", SimpleNamespace(root=str(tmp_path), index_dir=str(tmp_path / "i")))
+    assert client_config.server_command() == [str(fake_python), "-m", "lsp_server"]
+    snippet, _ = client_config.render("codex", SimpleNamespace(root=str(tmp_path), index_dir=str(tmp_path / "i")))
     table = tomllib.loads(snippet)["mcp_servers"]["symscope"]
     assert table["command"] == str(fake_python)
     assert table["args"] == [
@@ -107,3 +107,18 @@ def test_without_a_script_the_interpreter_runs_the_module(tmp_path, monkeypatch)
         "--index-dir",
         str((tmp_path / "i").resolve()),
     ]
+
+
+@pytest.mark.parametrize("client", ["claude-code", "codex"])
+def test_every_root_is_in_the_snippet_in_order(client, tmp_path):
+    first, second = tmp_path / "app", tmp_path / "lib"
+    first.mkdir()
+    second.mkdir()
+    done = print_config("--root", "app", "--root", str(second), "--print-config", client, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    args = entry_of(client, done.stdout)["args"]
+    start = args.index("mcp")
+    assert args[start:] == ["mcp", "--root", str(first.resolve()), "--root", str(second.resolve())]
+    assert str(first.resolve()) in done.stderr  # the project-level file goes into the first root
+    missing = print_config("--root", "app", "--root", "nowhere", "--print-config", client, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stdout == "" and "nowhere" in missing.stderr

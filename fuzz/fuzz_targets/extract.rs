@@ -33,7 +33,10 @@ fn fixed_language() -> Option<LanguageId> {
             Some(id) => Some(id),
             None => {
                 let names: Vec<_> = LANGUAGES.iter().map(|l| l.name).collect();
-                eprintln!("SYMSCOPE_FUZZ_LANG={name}: unknown language; one of {}", names.join(" "));
+                eprintln!(
+                    "SYMSCOPE_FUZZ_LANG={name}: unknown language; one of {}",
+                    names.join(" ")
+                );
                 std::process::exit(2);
             }
         }
@@ -50,7 +53,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let cancel = AtomicBool::new(false);
     // In-process: the fuzzer must see the crash itself, not a supervised worker's report of it.
-    let out = extract_bytes("fuzz", file, String::new(), Some(lang), DEFAULT_MAX_FILE_SIZE, BUDGET, &cancel, Parsing::InProcess);
+    let out = extract_bytes(
+        "fuzz",
+        file,
+        String::new(),
+        Some(lang),
+        DEFAULT_MAX_FILE_SIZE,
+        BUDGET,
+        &cancel,
+        Parsing::InProcess,
+    );
     // The only errors extract_bytes reports are a query that does not compile (a bug on every
     // input) and a caught panic (already an abort above); both are findings.
     if let Some(err) = out.error {

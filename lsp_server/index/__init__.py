@@ -76,10 +76,23 @@ DB_NAME = "index.db"
 LANCE_DIR = "lance"
 QUARANTINE_DIR = "quarantine"
 
-SYNC_BATCH = int(os.environ.get("SYMSCOPE_SYNC_BATCH", "1024"))  # outbox rows per LanceDB commit
+# Outbox rows per LanceDB commit. Also how long a newly boosted file (an opened document) waits at
+# most for the batch in flight: 256 rows are ~1.5 s of embedding on 2 CPU cores.
+SYNC_BATCH = int(os.environ.get("SYMSCOPE_SYNC_BATCH", "256"))
+BOOSTED_PATHS_MAX = 64
 EMBED_BATCH = int(os.environ.get("SYMSCOPE_EMBED_BATCH", "64"))  # texts per embedder call
 # Unused cache entries kept for branch switches and reverts, beyond those current symbols use.
 CACHE_KEEP_UNUSED_MIN = 20_000
+
+
+def format_eta(seconds: float) -> str:
+    """`42s`, `3m 05s`, `1h 12m`: a remaining time as people read it."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 class IndexError_(Exception):
@@ -238,6 +251,7 @@ class IndexProgress:
     done: int
     total: int | None
     message: str = ""
+    eta_seconds: float | None = None  # embed phase: pending rows / this sync's rows per second
 
 
 @dataclass
@@ -271,6 +285,10 @@ class IndexStatus:
     last_error: str | None
     is_writer: bool
     parser_failures: list[str] = field(default_factory=list)
+    # Vectors still to come: rows per second of the last sync (the writer records it), and the
+    # time the pending rows need at that rate; None when nothing is pending or no rate is known.
+    embed_rate: float | None = None
+    eta_seconds: float | None = None
 
 
 @dataclass
@@ -294,6 +312,11 @@ class Index:
         self._readonly = readonly
         self._sync_lock = threading.Lock()
         self._update_lock = threading.Lock()
+        # Paths whose pending symbols are embedded next (open documents, files just saved), newest
+        # last; `_boost_version` tells a running sync that the order changed.
+        self._boost_lock = threading.Lock()
+        self._boost_paths: dict[str, None] = {}
+        self._boost_version = 0
         self.is_writer = (not readonly) and self._lock.try_acquire()
         try:
             self.store = self._open_store()
@@ -614,6 +637,26 @@ class Index:
 
     # -- vectors: sync worker and reconciliation ----------------------------------------------
 
+    def prioritize(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """Embed the pending symbols of these files (absolute, or relative to the root) first.
+
+        For what a person is looking at: open documents and files just saved. A sync already
+        running picks the new order up at its next batch. The most recent BOOSTED_PATHS_MAX paths
+        are kept; paths outside the workspace are ignored.
+        """
+        relative = [rel for rel in map(self._relative, paths) if rel is not None]
+        with self._boost_lock:
+            for path in relative:
+                self._boost_paths.pop(path, None)
+                self._boost_paths[path] = None
+            while len(self._boost_paths) > BOOSTED_PATHS_MAX:
+                del self._boost_paths[next(iter(self._boost_paths))]
+            self._boost_version += 1
+
+    def _boost_state(self) -> tuple[int, list[str]]:
+        with self._boost_lock:
+            return self._boost_version, list(self._boost_paths)
+
     def sync_vectors(
         self,
         progress: Callable[[IndexProgress], None] | None = None,
@@ -635,19 +678,32 @@ class Index:
             if total:
                 self.store.advance_cache_tick()
             done = 0
-            after = (-1, "")
+            after: tuple[int, int, str] = (-1, -1, "")
+            order_seen = -1
+            started = time.monotonic()
             try:
                 while total:
                     if cancel is not None and cancel.is_set():
                         break
-                    rows = self.store.pending(SYNC_BATCH, *after)
+                    order, boosted = self._boost_state()
+                    if order != order_seen:
+                        # A newly boosted path may sort before the cursor: read from the top again.
+                        after, order_seen = (-1, -1, ""), order
+                    rows = self.store.pending(SYNC_BATCH, after, boosted)
                     if not rows:
                         break
-                    after = (rows[-1].seq, rows[-1].symbol_id)
+                    after = rows[-1].cursor
                     self._sync_batch(rows, model, dim, counts, cancel)
                     done += len(rows)
+                    rate = done / max(time.monotonic() - started, 1e-6)
+                    self.store.set_meta("embed_rate", f"{rate:.3f}")
                     if progress is not None:
-                        progress(IndexProgress("embed", done, total, f"{counts.embedded} embedded"))
+                        eta = max(total - done, 0) / rate
+                        progress(
+                            IndexProgress(
+                                "embed", done, total, f"{counts.embedded} embedded, {format_eta(eta)} left", eta
+                            )
+                        )
             except VectorStoreError as exc:
                 self._handle_broken_table(model, exc)
                 raise
@@ -754,13 +810,18 @@ class Index:
             vectors = self.vectors.count(model) if model else 0
         except VectorStoreError:
             vectors = 0
+        pending = self.store.pending_count()
+        try:
+            rate = float(self.store.get_meta("embed_rate") or 0) or None
+        except ValueError:
+            rate = None
         return IndexStatus(
             root=str(self.root),
             index_dir=str(self.index_dir),
             files=files,
             symbols=symbols,
             vectors=vectors,
-            pending=self.store.pending_count(),
+            pending=pending,
             model_id=model,
             device=getattr(self.embedder, "device", None)
             if self.embedder is not None
@@ -769,6 +830,8 @@ class Index:
             last_error=self.store.get_meta("last_error"),
             is_writer=self.is_writer,
             parser_failures=self.store.parser_failures(),
+            embed_rate=rate,
+            eta_seconds=round(pending / rate, 1) if pending and rate else None,
         )
 
     def is_empty(self) -> bool:

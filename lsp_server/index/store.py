@@ -13,6 +13,7 @@ Must never:
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -259,6 +260,25 @@ class OutboxRow:
     op: str
     text_hash: str
     seq: int
+    priority: int = 0  # EMBED_PRIORITY_SQL's class: the order rows are embedded in
+
+    @property
+    def cursor(self) -> tuple[int, int, str]:
+        """The keyset position just after this row, for `Store.pending(after=...)`."""
+        return (self.priority, self.seq, self.symbol_id)
+
+
+# Kinds whose vectors answer most questions ("where do we retry uploads?" lands on a function or a
+# type), so they are embedded before fields, variables, keys and headings on a first index.
+EMBED_FIRST_KINDS = ("function", "method", "constructor", "class", "interface", "struct", "enum", "module")
+# The embedding order of an outbox row `o` joined to its symbol `s`; the one bound parameter is a
+# JSON array of boosted paths (bound, never formatted in). Constants only are formatted in here.
+EMBED_PRIORITY_SQL = (
+    "CASE WHEN o.op = 'delete' THEN 0"
+    " WHEN s.path IN (SELECT value FROM json_each(?)) THEN 1"
+    f" WHEN s.kind IN ({', '.join(repr(k) for k in EMBED_FIRST_KINDS)}) THEN 2"
+    " ELSE 3 END"
+)
 
 
 @dataclass(frozen=True)
@@ -633,12 +653,21 @@ class Store:
         """symbol_id -> (op, text_hash) of every pending row."""
         return {sid: (op, h) for sid, op, h in self._reader().execute("SELECT symbol_id, op, text_hash FROM outbox")}
 
-    def pending(self, limit: int, after_seq: int = -1, after_id: str = "") -> list[OutboxRow]:
-        """The oldest pending rows, keyset-paginated by (seq, symbol_id)."""
+    def pending(
+        self, limit: int, after: tuple[int, int, str] = (-1, -1, ""), boost_paths: Sequence[str] = ()
+    ) -> list[OutboxRow]:
+        """Pending rows in embedding order, keyset-paginated by (priority, seq, symbol_id).
+
+        Priority (see `EMBED_PRIORITY_SQL`): deletes first (they cost nothing), then symbols of
+        `boost_paths` (open documents, files just changed), then functions, methods and types,
+        then everything else; oldest first within a class.
+        """
         rows = self._reader().execute(
-            "SELECT symbol_id, op, text_hash, seq FROM outbox WHERE (seq, symbol_id) > (?, ?) "
-            "ORDER BY seq, symbol_id LIMIT ?",
-            (after_seq, after_id, limit),
+            "SELECT symbol_id, op, text_hash, seq, priority FROM ("
+            f"  SELECT o.symbol_id, o.op, o.text_hash, o.seq, {EMBED_PRIORITY_SQL} AS priority"
+            "   FROM outbox o LEFT JOIN symbols s ON s.symbol_id = o.symbol_id"
+            ") WHERE (priority, seq, symbol_id) > (?, ?, ?) ORDER BY priority, seq, symbol_id LIMIT ?",
+            (json.dumps(list(boost_paths)), *after, limit),
         )
         return [OutboxRow(*r) for r in rows]
 

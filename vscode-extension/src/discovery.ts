@@ -5,7 +5,8 @@
  *   1. the `symscope.server.command` setting (an executable path, or an argv prefix);
  *   2. the `symscope.server.python` setting, if set, running `<python> -m lsp_server`;
  *   3. `symscope` on PATH;
- *   4. `python3` (`python` on Windows) on PATH running `-m lsp_server`.
+ *   4. `python3` (`python` on Windows) on PATH running `-m lsp_server`;
+ *   5. the private environment this extension installed the server into (installer.ts), if any.
  * An explicit setting therefore always beats whatever happens to be on PATH.
  *
  * Owns: the candidate list, `${workspaceFolder}`/`~` expansion, the PATH lookup and the version probe,
@@ -25,7 +26,7 @@ export interface DiscoverySettings {
   python: string;
 }
 
-export type CandidateSource = "symscope.server.command" | "symscope.server.python" | "PATH" | "default python";
+export type CandidateSource = "symscope.server.command" | "symscope.server.python" | "PATH" | "default python" | "private environment";
 
 export interface ServerCandidate {
   source: CandidateSource;
@@ -60,6 +61,8 @@ export interface DiscoveryEnvironment {
   /** first workspace folder (for `${workspaceFolder}`) */
   workspaceFolder?: string;
   homeDir: string;
+  /** the server this extension installed into its own environment (see installer.ts), tried last */
+  privateServer?: ServerCandidate;
   isExecutableFile(file: string): boolean;
   probeVersion: VersionProbe;
 }
@@ -117,6 +120,7 @@ export function serverCandidates(settings: DiscoverySettings, env: DiscoveryEnvi
   if (onPath) candidates.push({ source: "PATH", command: onPath, args: [] });
   const defaultPython = findOnPath(env.platform === "win32" ? "python" : "python3", env);
   if (defaultPython) candidates.push({ source: "default python", command: defaultPython, args: ["-m", "lsp_server"] });
+  if (env.privateServer) candidates.push(env.privateServer);
   return candidates;
 }
 
@@ -208,8 +212,9 @@ export function isExecutableFile(file: string): boolean {
 }
 
 /** The real environment of this process. */
-export function processDiscoveryEnvironment(workspaceFolder?: string): DiscoveryEnvironment {
+export function processDiscoveryEnvironment(workspaceFolder?: string, privateServer?: ServerCandidate): DiscoveryEnvironment {
   return {
+    privateServer,
     pathVariable: process.env.PATH ?? process.env.Path,
     platform: process.platform,
     pathExt: process.env.PATHEXT,

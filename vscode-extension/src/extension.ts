@@ -13,7 +13,7 @@ let server: SymscopeServer | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = new SymscopeLogChannel(vscode.window.createOutputChannel("symscope", { log: true }));
-  server = new SymscopeServer(output);
+  server = new SymscopeServer(output, { extensionPath: context.extensionPath, globalStoragePath: context.globalStorageUri.fsPath });
   const statusBar = new IndexStatusBar();
   statusBar.render(server.view);
   context.subscriptions.push(output, statusBar, server.onDidChangeView((view) => statusBar.render(view)), ...registerCommands(server, output));

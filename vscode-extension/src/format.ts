@@ -86,7 +86,7 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-export type ServerPhase = "starting" | "indexing" | "ready" | "stopped" | "error" | "no-folder";
+export type ServerPhase = "starting" | "installing" | "indexing" | "ready" | "stopped" | "error" | "no-folder";
 
 export interface ServerView {
   phase: ServerPhase;
@@ -127,6 +127,12 @@ export function statusBarView(view: ServerView): StatusBarView {
       return { text: "$(search) symscope", tooltip: "symscope: open a folder to index it", severity: "normal" };
     case "starting":
       return { text: "$(loading~spin) symscope", tooltip: "symscope: starting the language server…", severity: "normal" };
+    case "installing":
+      return {
+        text: "$(cloud-download) symscope: installing",
+        tooltip: "symscope: installing the server into a private environment (see the \"symscope: server install\" output)",
+        severity: "normal",
+      };
     case "stopped":
       return { text: "$(circle-slash) symscope", tooltip: "symscope: the language server is stopped. Click for status and a restart.", severity: "warning" };
     case "error":

@@ -60,7 +60,7 @@ export interface SearchHit {
 /** Session states the server reports (lsp_server/session.py). */
 export const INDEXING_STATES: ReadonlySet<string> = new Set(["starting", "indexing", "embedding"]);
 
-/** `symscope/status` and `symscope/statusChanged` (lsp_server/lsp.py `status_payload`). */
+/** `symscope/status` and `symscope/statusChanged` (lsp_server/lsp/status.py `status_payload`). */
 export interface IndexStatusReport {
   /** starting | indexing | embedding | ready | reader | error | stopped */
   state?: string;

@@ -20,8 +20,9 @@ import {
   WorkDoneProgressEnd,
   WorkDoneProgressReport,
 } from "vscode-languageclient/node";
-import { describeCandidate, discoverServer, lspArgv, processDiscoveryEnvironment, resolveSettingPath } from "./discovery";
+import { describeCandidate, discoverServer, isExecutableFile, lspArgv, processDiscoveryEnvironment, resolveSettingPath } from "./discovery";
 import { ServerView } from "./format";
+import { findBundledWheel, installedCandidate, InstallError, installServer, PrivateEnvironment, privateEnvironment, spawnRunner } from "./installer";
 import { documentSelector } from "./languages";
 import { SymscopeLogChannel } from "./logChannel";
 import {
@@ -54,17 +55,31 @@ function firstWorkspaceFolder(): vscode.WorkspaceFolder | undefined {
   return vscode.workspace.workspaceFolders?.[0];
 }
 
+/** Where the extension lives and may write: for the bundled wheel and the private environment. */
+export interface ExtensionPaths {
+  extensionPath: string;
+  globalStoragePath: string;
+}
+
+const INSTALL_CHANNEL = "symscope: server install";
+
 export class SymscopeServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private settings: SymscopeSettings = currentSettings();
   private viewState: ServerView = { phase: "starting" };
   /** Start/stop/restart run one after another, never interleaved. */
   private lifecycle: Promise<void> = Promise.resolve();
+  /** The install into the private environment while it runs (one at a time). */
+  private installing: Promise<void> | undefined;
+  private installLog: vscode.OutputChannel | undefined;
   private readonly viewEmitter = new vscode.EventEmitter<ServerView>();
   private readonly disposables: vscode.Disposable[] = [];
   readonly onDidChangeView = this.viewEmitter.event;
 
-  constructor(private readonly output: SymscopeLogChannel) {
+  constructor(
+    private readonly output: SymscopeLogChannel,
+    private readonly paths: ExtensionPaths,
+  ) {
     this.disposables.push(
       this.viewEmitter,
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -99,6 +114,7 @@ export class SymscopeServer implements vscode.Disposable {
 
   async dispose(): Promise<void> {
     for (const d of this.disposables.splice(0)) d.dispose();
+    this.installLog?.dispose();
     await this.stop();
   }
 
@@ -209,7 +225,9 @@ export class SymscopeServer implements vscode.Disposable {
       return;
     }
     this.update({ phase: "starting", error: undefined, status: undefined, version: undefined });
-    const env = processDiscoveryEnvironment(folder.uri.fsPath);
+    const wheel = findBundledWheel(this.paths.extensionPath);
+    const privateEnv = wheel ? privateEnvironment(this.paths.globalStoragePath, wheel) : undefined;
+    const env = processDiscoveryEnvironment(folder.uri.fsPath, privateEnv ? installedCandidate(privateEnv) : undefined);
     const discovery = await discoverServer({ command: this.settings.serverCommand, python: this.settings.serverPython }, env);
     for (const attempt of discovery.attempts) {
       this.output.warn(`server candidate ${describeCandidate(attempt.candidate)} (from ${attempt.candidate.source}) skipped: ${attempt.error}`);
@@ -217,7 +235,11 @@ export class SymscopeServer implements vscode.Disposable {
     if (!discovery.ok) {
       this.output.error(discovery.message);
       this.update({ phase: "error", error: discovery.message });
-      void this.showStartError(discovery.message);
+      // A server setting that does not work is the user's to fix: the install is offered only when
+      // nothing was configured.
+      const configured = discovery.attempts.some((a) => a.candidate.source.startsWith("symscope."));
+      if (wheel && privateEnv && !configured) void this.offerInstall(wheel, privateEnv);
+      else void this.showStartError(discovery.message);
       return;
     }
     const server = discovery.server;
@@ -295,6 +317,74 @@ export class SymscopeServer implements vscode.Disposable {
     const settings = serverOptions(next, (p) => resolveSettingPath(p, env));
     this.output.info(`index settings changed: sending workspace/didChangeConfiguration ${JSON.stringify(settings)}`);
     await this.client!.sendNotification(DidChangeConfigurationNotification.type, { settings: { symscope: settings } });
+  }
+
+  /** No server anywhere, but this .vsix carries one: offer to install it (never without asking). */
+  private async offerInstall(wheel: string, env: PrivateEnvironment): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(
+      "symscope: no symscope server was found. Install it into a private environment for this extension? " +
+        "This needs Python 3.11 or newer; pip downloads the server's dependencies (about 300 MB).",
+      "Install Server",
+      "Open Settings",
+      "Show Log",
+    );
+    if (choice === "Install Server") await this.installPrivateServer(wheel, env);
+    else if (choice === "Open Settings") await vscode.commands.executeCommand("workbench.action.openSettings", "symscope.server");
+    else if (choice === "Show Log") this.output.show();
+  }
+
+  /** Installs the bundled wheel with progress, the pip output in its own channel, then starts the server. */
+  installPrivateServer(wheel: string, env: PrivateEnvironment): Promise<void> {
+    const untilDone = async () => {
+      while ((await this.doInstall(wheel, env)) === "retry") {
+        // the user asked for another try
+      }
+    };
+    this.installing ??= untilDone().finally(() => {
+      this.installing = undefined;
+    });
+    return this.installing;
+  }
+
+  private async doInstall(wheel: string, env: PrivateEnvironment): Promise<"done" | "retry"> {
+    const log = (this.installLog ??= vscode.window.createOutputChannel(INSTALL_CHANNEL));
+    log.appendLine(`[${new Date().toISOString()}] installing ${wheel} into ${env.dir}`);
+    this.output.info(`installing the bundled server ${wheel} into ${env.dir}`);
+    this.update({ phase: "installing", error: undefined });
+    const controller = new AbortController();
+    try {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "symscope: installing the server", cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          return installServer({
+            wheel,
+            env,
+            python: { pathVariable: process.env.PATH ?? process.env.Path, platform: process.platform, pathExt: process.env.PATHEXT, isExecutableFile, run: spawnRunner },
+            progress: (message, increment) => progress.report({ message, increment }),
+            log: (line) => log.appendLine(line),
+            signal: controller.signal,
+          });
+        },
+      );
+      this.output.info(`installed ${result.version} into ${env.dir} (Python ${result.python.version} from ${result.python.command})`);
+      void vscode.window.setStatusBarMessage(`symscope: installed ${result.version}`, 5000);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const cancelled = error instanceof InstallError && error.step === "cancelled";
+      log.appendLine(`FAILED: ${message}`);
+      this.output.error(`installing the server failed: ${message}`);
+      this.update({ phase: "error", error: `installing the server failed: ${message}` });
+      const choice = await vscode.window.showErrorMessage(
+        cancelled ? "symscope: the server install was cancelled." : `symscope: installing the server failed: ${message}`,
+        "Show Install Log",
+        "Retry",
+      );
+      if (choice === "Show Install Log") log.show();
+      return choice === "Retry" ? "retry" : "done";
+    }
+    await this.restart();
+    return "done";
   }
 
   private async showStartError(message: string): Promise<void> {

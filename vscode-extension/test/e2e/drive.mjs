@@ -1,65 +1,42 @@
-// Drives real VS Code (code-server) in headless chromium: Semantic Search, open, keybinding, status,
-// outline and workspace symbols. Usage: node drive.mjs <url> <results-dir> <chromium>
+// Drives real VS Code (code-server) in headless chromium on the two-folder workspace
+// (test/fixtures/symscope-e2e.code-workspace): Semantic Search in each folder (opened at the symbol),
+// Find Related Code, keybinding, status, outline and workspace symbols, live settings, restart, reindex.
+// Usage: node drive.mjs <url> <results-dir> <chromium>
 // Exit 0 when every check passed; on failure a screenshot `failure.png` is left in <results-dir>.
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { definitionPosition, openWorkbench, semanticSearch } from "./harness.mjs";
 
 const [url, outDir, chromiumPath] = process.argv.slice(2);
 const QUERY = process.env.SYMSCOPE_E2E_QUERY ?? "where do we retry failed uploads";
 const EXPECTED = "upload_with_retries";
 const EXPECTED_FILE = "uploader.py";
+// A symbol that exists only in the second folder (ledger-service).
+const QUERY2 = "which bank transactions are missing from our books";
+const EXPECTED2 = "reconcile_ledger";
+const EXPECTED2_FILE = "reconcile.py";
+// Related to reconcile_ledger: what it calls and what calls it (the call graph), by name, with the
+// server's reason in the row.
+const RELATED_EXPECTED = ["load_statement", "close_month"];
+const RELATED_WHY = { load_statement: "called by it", close_month: "calls it" };
 const READY_TIMEOUT_MS = Number(process.env.SYMSCOPE_E2E_READY_TIMEOUT_MS ?? 240_000);
 
-const fixtureLines = fs.readFileSync(path.join(outDir, "ws", "storage", EXPECTED_FILE), "utf8").split("\n");
-const expectedLine = fixtureLines.findIndex((l) => l.startsWith(`def ${EXPECTED}`)) + 1;
-const expectedColumn = fixtureLines[expectedLine - 1].indexOf(EXPECTED) + 1;
+const expectedPos = definitionPosition(path.join(outDir, "workspace", "storage", EXPECTED_FILE), `def ${EXPECTED}`, EXPECTED);
+const expectedLine = expectedPos.line;
+const expectedColumn = expectedPos.column;
+const expected2Pos = definitionPosition(path.join(outDir, "ledger-service", "ledger", EXPECTED2_FILE), `def ${EXPECTED2}`, EXPECTED2);
 
-const report = { query: QUERY, expected: EXPECTED, steps: [] };
-const t0 = Date.now();
-const step = (name, extra = {}) => {
-  const entry = { step: name, atMs: Date.now() - t0, ...extra };
-  report.steps.push(entry);
-  console.log(`[e2e +${(entry.atMs / 1000).toFixed(1)}s] ${name}${Object.keys(extra).length ? " " + JSON.stringify(extra) : ""}`);
-};
-
-const browser = await chromium.launch({
-  executablePath: chromiumPath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-const shot = (name) => page.screenshot({ path: path.join(outDir, name) });
-const quickInput = page.locator(".quick-input-widget");
-const rows = quickInput.locator(".monaco-list-row");
-
-async function fail(message) {
-  report.error = message;
-  try {
-    await shot("failure.png");
-  } catch {}
-  fs.writeFileSync(path.join(outDir, "report.json"), JSON.stringify(report, null, 2));
-  console.error(`FAIL: ${message}`);
-  await browser.close();
-  process.exit(1);
-}
-
-async function rowTexts() {
-  return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
-}
-
-async function runCommand(title) {
-  await page.keyboard.press("F1");
-  await quickInput.waitFor({ state: "visible", timeout: 15_000 });
-  await page.keyboard.type(title, { delay: 10 });
-  await rows.filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press("Enter");
-}
+const report = { query: QUERY, expected: EXPECTED, query2: QUERY2, expected2: EXPECTED2, steps: [] };
+const h = await openWorkbench({ url, outDir, chromiumPath, report });
+const { page, step, shot, quickInput, rows, fail, rowTexts, runCommand } = h;
 
 try {
-  await page.goto(url);
   await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ timeout: 90_000 });
-  step("workbench loaded");
+  // Both folders of the .code-workspace are roots in the explorer.
+  for (const folder of ["workspace", "ledger-service"]) {
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: folder }).first().waitFor({ timeout: 30_000 });
+  }
+  step("workbench loaded (two folders)");
 
   // 1. The status bar shows indexing, then the symbol count and freshness.
   const statusItem = page.locator(".statusbar-item", { hasText: /symbols\s+·/ });
@@ -72,16 +49,7 @@ try {
   step("all symbols embedded");
 
   // 2. "symscope: Semantic Search" from the command palette, with a natural-language query.
-  await page.locator(".part.editor").click();
-  await runCommand("symscope: Semantic Search");
-  await quickInput.locator(".quick-input-title", { hasText: "symscope: Semantic Search" }).waitFor({ timeout: 15_000 });
-  step("semantic search opened");
-  await page.keyboard.type(QUERY, { delay: 35 }); // as a person types: the debounce and cancellation run
-  const expectedRow = rows.filter({ hasText: EXPECTED }).first();
-  await expectedRow.waitFor({ timeout: 30_000 });
-  await page.waitForTimeout(300); // let the list settle before reading and screenshotting it
-  const listed = await rowTexts();
-  const rank = listed.findIndex((t) => t.includes(EXPECTED)) + 1;
+  const { row: expectedRow, listed, rank } = await semanticSearch(h, QUERY, EXPECTED);
   step("expected symbol listed", { rank, rows: listed.slice(0, 8) });
   if (rank < 1) await fail(`${EXPECTED} not listed: ${JSON.stringify(listed)}`);
   const rowText = listed[rank - 1];
@@ -97,6 +65,50 @@ try {
   await page.locator(".statusbar-item", { hasText: cursor }).first().waitFor({ timeout: 10_000 });
   step("opened at the symbol", { cursor });
   await shot("opened.png");
+
+  // 3b. A symbol that lives only in the second folder: listed with its path in that folder, and opened.
+  const second = await semanticSearch(h, QUERY2, EXPECTED2);
+  step("second-folder symbol listed", { rank: second.rank, rows: second.listed.slice(0, 8) });
+  if (second.rank < 1) await fail(`${EXPECTED2} not listed: ${JSON.stringify(second.listed)}`);
+  if (!second.listed[second.rank - 1].includes(`ledger/${EXPECTED2_FILE}:${expected2Pos.line}`)) {
+    await fail(`row ${JSON.stringify(second.listed[second.rank - 1])} lacks ledger/${EXPECTED2_FILE}:${expected2Pos.line}`);
+  }
+  await shot("semantic-search-second-folder.png");
+  await second.row.click();
+  await page.locator(".tabs-container .tab.active", { hasText: EXPECTED2_FILE }).waitFor({ timeout: 15_000 });
+  const cursor2 = `Ln ${expected2Pos.line}, Col ${expected2Pos.column}`;
+  await page.locator(".statusbar-item", { hasText: cursor2 }).first().waitFor({ timeout: 10_000 });
+  // reconcile.py exists only in the second folder, so the tab + cursor prove the right file opened.
+  const tabTitle = await page.locator(".tabs-container .tab.active").first().getAttribute("title");
+  step("opened the second-folder symbol", { cursor: cursor2, tab: tabTitle });
+
+  // 3c. Find Related Code at that definition (the cursor is on its name): the quick pick lists what it
+  // calls and what calls it.
+  await runCommand("symscope: Find Related Code");
+  await quickInput.locator(".quick-input-title", { hasText: `related to ${EXPECTED2}` }).waitFor({ timeout: 30_000 });
+  for (const name of RELATED_EXPECTED) await rows.filter({ hasText: name }).first().waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(300);
+  const related = await rowTexts();
+  step("find related code", { rows: related.slice(0, 8) });
+  for (const name of RELATED_EXPECTED) {
+    const row = related.find((t) => t.startsWith(name));
+    if (!row || !row.includes(RELATED_WHY[name])) await fail(`related row for ${name} lacks "${RELATED_WHY[name]}": ${JSON.stringify(row)}`);
+  }
+  if (related.some((t) => new RegExp(`\\b${EXPECTED2}\\b`).test(t.split(" ")[0] ?? ""))) await fail(`related lists the symbol itself: ${JSON.stringify(related)}`);
+  await shot("related.png");
+  // Accepting a related item opens it.
+  await rows.filter({ hasText: RELATED_EXPECTED[0] }).first().click();
+  const relatedPos = definitionPosition(path.join(outDir, "ledger-service", "ledger", EXPECTED2_FILE), `def ${RELATED_EXPECTED[0]}`, RELATED_EXPECTED[0]);
+  await page.locator(".statusbar-item", { hasText: `Ln ${relatedPos.line}, Col` }).first().waitFor({ timeout: 10_000 });
+  step("opened a related item", { line: relatedPos.line });
+
+  // Back to the first folder's file for the checks below.
+  await page.keyboard.press("Control+p");
+  await quickInput.waitFor({ state: "visible", timeout: 10_000 });
+  await page.keyboard.type(EXPECTED_FILE, { delay: 20 });
+  await rows.filter({ hasText: EXPECTED_FILE }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press("Enter");
+  await page.locator(".tabs-container .tab.active", { hasText: EXPECTED_FILE }).waitFor({ timeout: 10_000 });
 
   // 4. The keybinding opens the same search.
   await page.locator(".part.editor .monaco-editor .view-lines").first().click();
@@ -131,8 +143,11 @@ try {
   await page.keyboard.press("Escape");
 
   // 8. A settings change applies without a reload: excluding notify/** shrinks the index.
+  // NaN while the item shows no count (starting, indexing): the callers poll with their own deadline.
   const symbolCount = async () => {
-    const text = (await page.locator(".statusbar-item", { hasText: /symbols\s+·/ }).first().textContent()) ?? "";
+    const item = page.locator(".statusbar-item", { hasText: /symbols\s+·/ }).first();
+    if ((await item.count()) === 0) return NaN;
+    const text = (await item.textContent({ timeout: 5_000 }).catch(() => "")) ?? "";
     return Number((/([\d,]+) symbols/.exec(text)?.[1] ?? "NaN").replace(/,/g, ""));
   };
   const before = await symbolCount();
@@ -157,7 +172,7 @@ try {
       saved = {};
     }
   }
-  const shrunk = Date.now() + 60_000;
+  const shrunk = Date.now() + READY_TIMEOUT_MS;
   let after = before;
   while ((after = await symbolCount()) >= before || Number.isNaN(after)) {
     if (Date.now() > shrunk) await fail(`symbol count stayed ${after} (was ${before}) after excluding notify/**`);
@@ -180,11 +195,7 @@ try {
   await page.waitForTimeout(1500);
   step("reindex workspace");
 
-  // No error notifications from the extension along the way.
-  report.ok = true;
-  fs.writeFileSync(path.join(outDir, "report.json"), JSON.stringify(report, null, 2));
-  console.log(`OK (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  await browser.close();
+  await h.pass();
 } catch (error) {
   await fail(error instanceof Error ? error.message : String(error));
 }

@@ -13,8 +13,8 @@ Owns the per-client formats (checked against each client's documentation, 2026-1
                {"mcpServers": {NAME: {"command", "args"}}}
 
 The command is absolute: the `symscope` script this process runs from (or the one beside its
-interpreter), else the interpreter itself with `-m lsp_server`; `--root` is the workspace's
-absolute path. stdout gets the snippet only, so it can be redirected into a new file; where it
+interpreter), else the interpreter itself with `-m lsp_server`; every `--root` given is there, as
+an absolute path, in the order given (the first one is where the project-level files go). stdout gets the snippet only, so it can be redirected into a new file; where it
 goes is said on stderr.
 
 Must never: import the MCP SDK or open the index (printing a snippet touches nothing), or print
@@ -48,9 +48,19 @@ def server_command() -> list[str]:
     return [interpreter, "-m", "lsp_server"]
 
 
-def server_args(args: Any, root: Path) -> list[str]:
-    """`mcp --root ROOT` plus the options given along with --print-config."""
-    out = ["mcp", "--root", str(root)]
+def given_roots(args: Any) -> list[Path]:
+    """Every --root, absolute, in order (the current directory when none was given)."""
+    given = getattr(args, "root", None) or ["."]
+    if isinstance(given, (str, os.PathLike)):
+        given = [given]
+    return [Path(r).expanduser().resolve() for r in given]
+
+
+def server_args(args: Any, roots: list[Path]) -> list[str]:
+    """`mcp --root ROOT...` plus the options given along with --print-config."""
+    out = ["mcp"]
+    for root in roots:
+        out += ["--root", str(root)]
     if getattr(args, "index_dir", None):
         out += ["--index-dir", str(Path(args.index_dir).expanduser().resolve())]
     if getattr(args, "model", None):
@@ -140,8 +150,8 @@ CLIENTS: dict[str, Callable[[list[str], list[str], Path], tuple[str, str]]] = {
 def render(client: str, args: Any) -> tuple[str, str]:
     """(snippet, where it goes) for `client`; KeyError for an unknown name."""
     make = CLIENTS[client]
-    root = Path(getattr(args, "root", ".") or ".").expanduser().resolve()
-    return make(server_command(), server_args(args, root), root)
+    roots = given_roots(args)
+    return make(server_command(), server_args(args, roots), roots[0])
 
 
 def print_config(args: Any) -> int:
@@ -155,10 +165,10 @@ def print_config(args: Any) -> int:
     if getattr(args, "http", None) or getattr(args, "token", None):
         print("symscope mcp --print-config: prints a stdio registration; drop --http / --token", file=sys.stderr)
         return 2
-    root = Path(args.root or ".").expanduser()
-    if not root.is_dir():
-        print(f"symscope mcp --print-config: --root {str(root)!r} is not a directory", file=sys.stderr)
-        return 2
+    for root in given_roots(args):
+        if not root.is_dir():
+            print(f"symscope mcp --print-config: --root {str(root)!r} is not a directory", file=sys.stderr)
+            return 2
     snippet, where = render(client, args)
     sys.stdout.write(snippet)
     sys.stdout.flush()

@@ -11,11 +11,12 @@ Parsing runs in the core's supervised document host: when a grammar crashes on a
 the server lives on, that text is never parsed again, and `symbols()` answers with the last good
 outline (marked `parser_failure`) until an edit makes the text parse again.
 
-Ranking reuses search.py: the fuzzy `NameTable` for identifier queries, `reciprocal_rank_fusion` and
-the exact-name tier for natural-language ones, so overlay hits and index hits sit on one scale.
+Ranking reuses lsp_server.search (the index's): the fuzzy `NameTable` for identifier queries,
+`reciprocal_rank_fusion` and the exact-name tier for natural-language ones, so overlay hits and
+index hits sit on one scale.
 
 Must never: write to the index or to disk (unsaved text lives only in this process: design
-invariant), import pygls/lsprotocol (lsp.py converts), or raise on a change it cannot place: a stale
+invariant), import pygls/lsprotocol (documents.py converts), or raise on a change it cannot place: a stale
 or out-of-range edit is clamped or ignored and logged, never a crash.
 """
 
@@ -83,8 +84,22 @@ OVERLAY_VECTORS_PER_QUERY = 64  # embed at most this many unseen overlay texts p
 VECTOR_CACHE = 4096
 
 
+def relative_path(root: Path | None, path: str | os.PathLike[str] | None) -> str | None:
+    """`path` relative to `root` in the index's form (POSIX separators), or None when it lies outside.
+
+    The one rule for "is this file in this folder, and under what name": the index stores paths
+    made by it, so a document, a request and a watcher event about one file agree on its key.
+    Lexical (`abspath`, no symlink resolution): the editor's path is the one it will ask about."""
+    if path is None or root is None:
+        return None
+    try:
+        return Path(os.path.abspath(path)).relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
 class Position:
-    """A 0-based (line, character) pair in the negotiated encoding; plain so lsp.py can pass its own."""
+    """A 0-based (line, character) pair in the negotiated encoding; plain so documents.py can pass its own."""
 
     __slots__ = ("line", "character")
 
@@ -356,20 +371,15 @@ class Overlay:
         with self._lock:
             self.root = root
             for doc in self._docs.values():
-                doc.rel = self._relative(doc.path)
+                doc.rel = self.relative(doc.path)
                 doc._rows = None
             self._generation += 1
 
-    def _relative(self, path: Path | None) -> str | None:
-        if path is None or self.root is None:
-            return None
-        try:
-            return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
-        except ValueError:
-            return None
+    def relative(self, path: str | os.PathLike[str] | None) -> str | None:
+        return relative_path(self.root, path)
 
     def open(self, uri: str, path: Path | None, language_id: str, version: int | None, text: str) -> OpenDocument:
-        doc = OpenDocument(uri, path, self._relative(path), language_id, version, text.encode("utf-8", "surrogatepass"))
+        doc = OpenDocument(uri, path, self.relative(path), language_id, version, text.encode("utf-8", "surrogatepass"))
         with self._lock:
             self._docs[uri] = doc
             self._generation += 1
@@ -387,7 +397,7 @@ class Overlay:
     def adopt(self, doc: OpenDocument) -> None:
         """Take over a document opened elsewhere; its path is made relative to this root."""
         with self._lock:
-            doc.rel = self._relative(doc.path)
+            doc.rel = self.relative(doc.path)
             doc._rows = None  # rows carry the relative path
             self._docs[doc.uri] = doc
             self._generation += 1
