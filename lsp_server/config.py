@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 INDEX_DIR_ENV = "SYMSCOPE_INDEX_DIR"
+# A model setting that names a model rather than a folder ("default", "default:fp32",
+# "symscope-code-minilm", ... : see embed.resolve_model); it is not a path relative to the workspace.
+_NAMED_MODEL = re.compile(r"^(default|symscope-[a-z0-9-]+)(:(int8|fp32))?$")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -108,7 +111,11 @@ def _validated(table: dict[str, Any], source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}: {raw_key} must be {expected[0].__name__}, got {value!r}")
         if key == "excludes" and not all(isinstance(x, str) for x in value):
             raise ConfigError(f"{source}: excludes must be a list of strings, got {value!r}")
-        if key in ("index_dir", "model") and source != "arguments":
+        if (
+            key in ("index_dir", "model")
+            and source != "arguments"
+            and not (key == "model" and _NAMED_MODEL.match(value))
+        ):
             # Relative paths in a workspace file are relative to that workspace.
             value = (
                 str((Path(source).parent / Path(value).expanduser()).resolve())

@@ -8,7 +8,9 @@ Owns:
     exported here, once, to an ONNX graph (int8 for the CPU, fp32 for CUDA) in a per-user cache
     (no torch, no hub, no network); every graph computes each text's vector from that text alone
     (no op mixes the rows of a batch), so a vector never depends on its batch neighbours or padding;
-  * `resolve_model` / `load_embedder`: what a user's model setting means;
+  * `resolve_model` / `load_embedder`: what a user's model setting means, including the named models
+    symscope trains itself (`symscope-code-minilm`, made by `training/`, found in the user cache or
+    $SYMSCOPE_TRAINED_MODELS, never downloaded);
   * `HashingEmbedder`: a dependency-free bag-of-words embedder for tests and fast paths.
 
 Must never:
@@ -54,6 +56,12 @@ Precision = Literal["int8", "fp32"]
 
 #: Overrides the folder that holds exported models (default: <user cache>/symscope/models).
 MODEL_CACHE_ENV = "SYMSCOPE_MODEL_CACHE"
+#: Overrides the folder that holds models trained by `training/` (default: <user cache>/symscope/trained).
+TRAINED_MODELS_ENV = "SYMSCOPE_TRAINED_MODELS"
+#: Models symscope trains itself (`python -m training`): a setting names them like "default",
+#: optionally with ":int8" / ":fp32". Each is a BERT checkpoint folder exported like the bundled one,
+#: under its own name, so its model_id (and so its vectors) never mix with all-MiniLM-L6-v2's.
+TRAINED_MODELS = ("symscope-code-minilm",)
 # int8 on the CPU: weights per output channel, activations per token (see `build_bert_onnx`).
 # Measured on 2 busy CPU cores (benchmarks/embed_determinism.py): at least as fast as the per-batch
 # dynamic quantisation it replaced, closer to fp32 (cosine to fp32 mean 0.998 / min 0.995, was 0.993
@@ -453,6 +461,8 @@ def resolve_model(spec: str | os.PathLike[str] | None, device: Device = "cpu") -
     * None / "default"           -> the bundled all-MiniLM-L6-v2 (exported once, cached): int8 for
                                     the CPU, fp32 when `device` will be CUDA (int8 ops would run on the CPU)
     * "default:int8" / "default:fp32" -> the bundled model at that precision
+    * "symscope-code-minilm" (optionally ":int8" / ":fp32") -> the model `training/` made and
+                                    installed (trained_model_dir), exported like the default
     * a folder with *.onnx + tokenizer.json -> that folder
     * a folder with model.safetensors + config.json (+ tokenizer.json) of a BERT model
                                  -> exported like the default (cached by content hash)
@@ -461,10 +471,15 @@ def resolve_model(spec: str | os.PathLike[str] | None, device: Device = "cpu") -
         return default_model_dir("fp32" if _will_use_cuda(device) else DEFAULT_PRECISION)
     if str(spec) in ("default:int8", "default:fp32"):
         return default_model_dir(str(spec).split(":", 1)[1])  # type: ignore[arg-type]
+    name, _, precision = str(spec).partition(":")
+    if name in TRAINED_MODELS and precision in ("", "int8", "fp32"):
+        chosen = precision or ("fp32" if _will_use_cuda(device) else DEFAULT_PRECISION)
+        return exported_model_dir(_trained_source(name), chosen, name=name)  # type: ignore[arg-type]
     folder = Path(spec).expanduser()
     if not folder.is_dir():
         raise ModelFolderError(
-            f"model {str(spec)!r} is neither 'default', 'default:int8', 'default:fp32' nor an existing folder"
+            f"model {str(spec)!r} is neither 'default', 'default:int8', 'default:fp32', "
+            f"a trained model ({', '.join(TRAINED_MODELS)}) nor an existing folder"
         )
     if any(folder.glob("*.onnx")):
         find_onnx_graph(folder)  # raises naming what is missing
@@ -554,6 +569,27 @@ def bundled_model_source() -> Path:
     raise ModelFolderError(
         f"'{_BUNDLED_PACKAGE}' is installed but has no {_BUNDLED_SLUG}/model.safetensors; reinstall it"
     )
+
+
+def trained_model_dir(name: str) -> Path:
+    """Where the checkpoint of a model symscope trained lives: $SYMSCOPE_TRAINED_MODELS/<name>, else
+    <user cache>/symscope/trained/<name> (`python -m training export` installs it there)."""
+    override = os.environ.get(TRAINED_MODELS_ENV)
+    if override:
+        return Path(override).expanduser() / name
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("symscope")) / "trained" / name
+
+
+def _trained_source(name: str) -> Path:
+    folder = trained_model_dir(name)
+    if not (folder / "model.safetensors").is_file():
+        raise ModelFolderError(
+            f"model {name!r} is not installed: {folder} has no model.safetensors; train and install it with "
+            "`uv run --group train python -m training all` (see training/README.md), or use 'default'"
+        )
+    return folder
 
 
 def default_model_dir(precision: Precision = DEFAULT_PRECISION) -> Path:
