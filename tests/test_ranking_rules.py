@@ -201,6 +201,9 @@ def test_options_switch_each_rule():
         ("tests/fixtures/data.py", "fixture"),
         ("pkg/testdata/input.go", "fixture"),
         ("examples/hello/app.py", "example"),
+        ("benchmarks/index_perf.py", "benchmark"),
+        ("crates/core/benches/parse.rs", "benchmark"),
+        ("benchmarks/fixtures/corpus.py", "fixture"),  # a folder class beats it, as for tests
         ("vendor/github.com/x/y.go", "vendor"),
         ("third_party/zlib/inflate.c", "vendor"),
         ("web/node_modules/left-pad/index.js", "vendor"),
@@ -218,6 +221,7 @@ def test_path_class(path, expected):
 def test_questions_about_tests_lift_the_demotion():
     assert classes_asked_for("where is the retry test") >= {"test", "fixture"}
     assert classes_asked_for("an example of a custom command") == {"example"}
+    assert classes_asked_for("the index benchmark") == {"benchmark"}
     assert classes_asked_for("retry a failed upload") == set()
 
 
