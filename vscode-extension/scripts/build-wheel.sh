@@ -17,7 +17,9 @@ cd "$REPO"
 key=$(git ls-files -z --cached --others --exclude-standard -- pyproject.toml LICENSE Cargo.toml Cargo.lock build.rs rust lsp_server vendor \
   | while IFS= read -r -d '' f; do [[ -f "$f" ]] && printf '%s\0' "$f"; done | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 DEST="$CACHE_ROOT/wheels/$key"
-cached=$(find "$DEST" -maxdepth 1 -name 'symscope-*.whl' 2>/dev/null | head -n 1)
+# No folder yet for these sources is the usual case after a change: find's failure must not end the
+# script (set -e with pipefail), it means "build one".
+cached=$(find "$DEST" -maxdepth 1 -name 'symscope-*.whl' 2>/dev/null | head -n 1 || true)
 if [[ -n "$cached" ]]; then
   echo "server wheel cached at $cached" >&2
   echo "$cached"
