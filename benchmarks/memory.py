@@ -39,6 +39,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
+from procfs import children, proc_status  # noqa: E402  (benchmarks/ is sys.path[0])
+
 log = logging.getLogger("benchmarks.memory")
 
 MIB = 1 << 20
@@ -48,41 +50,6 @@ SAMPLE_EVERY_S = 0.1
 # --------------------------------------------------------------------------------------------------
 # /proc readings
 # --------------------------------------------------------------------------------------------------
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM / RssAnon / RssFile of a process in bytes ({} when it is gone)."""
-    out: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
-                    out[key] = int(rest.split()[0]) * 1024
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return {}
-    return out
-
-
-def children(pid: int) -> list[int]:
-    """Every descendant of pid (the supervised parser workers are the server's children)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except FileNotFoundError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except FileNotFoundError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
 
 
 def smaps_rollup(pid: int) -> dict[str, float]:

@@ -59,6 +59,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.append(str(REPO_ROOT))
 
 import scale_corpus  # noqa: E402  (benchmarks/ is sys.path[0])
+from procfs import children, proc_status  # noqa: E402
+
+MIB = 1 << 20
 
 log = logging.getLogger("benchmarks.scale")
 
@@ -108,38 +111,6 @@ def index_sizes(index_dir: Path) -> dict[str, Any]:
     }
 
 
-def proc_status_kb(pid: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    out[key] = int(rest.split()[0])
-    except OSError:
-        pass
-    return out
-
-
-def children(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as fh:
-                    kids = [int(c) for c in fh.read().split()]
-            except OSError:
-                continue
-            out.extend(kids)
-            todo.extend(kids)
-    return out
-
-
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process (its reaped children excluded)."""
     try:
@@ -168,13 +139,13 @@ class ServerRss:
         self.window = window
 
     def sample(self) -> dict[str, float]:
-        own = proc_status_kb(self.pid)
+        own = proc_status(self.pid)
         kids = children(self.pid)
-        workers = sum(proc_status_kb(k).get("VmRSS", 0) for k in kids)
+        workers = sum(proc_status(k).get("VmRSS", 0) for k in kids)
         snap = {
-            "server_rss_mb": round(own.get("VmRSS", 0) / 1024, 1),
-            "server_hwm_mb": round(own.get("VmHWM", 0) / 1024, 1),
-            "workers_rss_mb": round(workers / 1024, 1),
+            "server_rss_mb": round(own.get("VmRSS", 0) / MIB, 1),
+            "server_hwm_mb": round(own.get("VmHWM", 0) / MIB, 1),
+            "workers_rss_mb": round(workers / MIB, 1),
             "workers": len(kids),
         }
         if own:

@@ -17,7 +17,6 @@ fails when the corpus is not there yet).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -25,6 +24,8 @@ import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+
+from corpus import sha256_of  # benchmarks/corpus.py: the one archive hash of the benchmarks
 
 log = logging.getLogger("benchmarks.scale_corpus")
 
@@ -50,14 +51,6 @@ MIN_FILES = 100_000
 
 class CorpusError(RuntimeError):
     """The corpus could not be fetched or verified, or is not there yet."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _has_deb_src() -> bool:
